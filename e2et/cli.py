@@ -1,0 +1,122 @@
+"""The ``e2et`` console command: thin wrappers over behave, the sandbox and the support library."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from . import exitcodes
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _behave_cmd(tags: list[str], reports: Path, extra: list[str]) -> list[str]:
+    cmd = [sys.executable, "-m", "behave"]
+    for t in tags:
+        cmd += ["--tags", t]
+    cmd += ["-f", "allure", "-o", str(reports / "allure-results"), "-f", "pretty",
+            "--junit", "--junit-directory", str(reports / "junit")]
+    return cmd + extra
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run behave with profile, tags and report paths; exit code is behave's (0/1) or 2 for config."""
+    env = dict(os.environ)
+    if args.profile:
+        env["E2ET_PROFILE"] = args.profile
+    reports = Path(args.reports)
+    cmd = _behave_cmd(args.tags or ["@salus"], reports, args.behave_args)
+    proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env)
+    return _wait_forwarding_signals(proc)
+
+
+def _wait_forwarding_signals(proc: subprocess.Popen) -> int:
+    """Forward SIGINT/SIGTERM to the child so its cleanups run, then mirror its exit code."""
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            proc.send_signal(signum)
+        except ProcessLookupError:
+            pass
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        rc = proc.wait()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    if rc < 0:
+        return {signal.SIGINT: exitcodes.INTERRUPTED, signal.SIGTERM: exitcodes.TERMINATED}.get(-rc, 1)
+    return rc
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    if args.sandbox_cmd == "up":
+        from sandbox.salus.__main__ import main as sandbox_main
+        argv = ["up", f"--profile-out={args.profile_out}"]
+        if args.config:
+            argv.append(f"--config={args.config}")
+        if args.data_dir:
+            argv.append(f"--data-dir={args.data_dir}")
+        if args.log_file:
+            argv.append(f"--log-file={args.log_file}")
+        argv += [f"--fault={f}" for f in args.fault]
+        return sandbox_main(argv)
+    if args.sandbox_cmd == "fault":
+        from support.config import load_settings
+        from support.errors import E2etError
+        from support.salus.faults import FaultControl
+        os.environ.setdefault("E2ET_SANDBOX_PROFILE", args.profile_file)
+        try:
+            settings = load_settings("local")
+            control = FaultControl.from_settings(settings)
+            if args.off:
+                control.disable(args.name) if args.name != "all" else control.clear()
+            elif args.name:
+                control.enable(args.name, args.param)
+            print(control.active())
+        except E2etError as e:
+            print(f"e2et: {e}", file=sys.stderr)
+            return exitcodes.CONFIG
+        return 0
+    return exitcodes.CONFIG
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="e2et", description="End-to-end acceptance suite (behave).")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    run = sub.add_parser("run", help="run the specs (wraps behave with profile, tags, reports)")
+    run.add_argument("--profile", help="local (default), dev, staging, prod")
+    run.add_argument("--tags", action="append", help="behave tag expression (repeatable); default @salus")
+    run.add_argument("--reports", default="reports", help="report root (default reports/)")
+    run.add_argument("behave_args", nargs=argparse.REMAINDER, help="-- extra behave arguments")
+    run.set_defaults(func=cmd_run)
+
+    sb = sub.add_parser("sandbox", help="the local stand-in of the system under test")
+    sbs = sb.add_subparsers(dest="sandbox_cmd", required=True)
+    up = sbs.add_parser("up", help="start the Salus sandbox in the foreground")
+    up.add_argument("--config")
+    up.add_argument("--profile-out", default="reports/sandbox/profile.yaml")
+    up.add_argument("--data-dir")
+    up.add_argument("--log-file")
+    up.add_argument("--fault", action="append", default=[])
+    fault = sbs.add_parser("fault", help="switch a fault of a running sandbox on or off")
+    fault.add_argument("name", nargs="?", help="fault name ('all' with --off clears every fault)")
+    fault.add_argument("--param")
+    fault.add_argument("--off", action="store_true")
+    fault.add_argument("--profile-file", default="reports/sandbox/profile.yaml")
+    sb.set_defaults(func=cmd_sandbox)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "behave_args", None) and args.behave_args[:1] == ["--"]:
+        args.behave_args = args.behave_args[1:]
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
