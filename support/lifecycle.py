@@ -1,0 +1,150 @@
+"""Run lifecycle behind environment.py: profile → run context → sandbox → preflight → cleanup.
+
+Kept out of environment.py so the hooks stay one-liners and the same lifecycle can be driven
+from pytest and the ``e2et`` command.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from . import packs
+
+log = logging.getLogger("e2et")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class FatalInput(Exception):
+    """Bad input or unreachable platform before anything was created: one line, exit code 2."""
+
+    exit_code = 2
+
+
+def install_signal_handlers(context: Any) -> None:
+    """SIGTERM behaves like Ctrl-C: behave aborts, after_all runs every registered cleanup."""
+    def on_term(signum: int, _frame: object) -> None:
+        context.config.userdata["_e2et_signal"] = signum
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    def on_int(signum: int, frame: object) -> None:
+        context.config.userdata["_e2et_signal"] = signum
+        raise KeyboardInterrupt("SIGINT")
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_int)
+
+
+def forced_exit_code(context: Any) -> int | None:
+    sig = context.config.userdata.get("_e2et_signal")
+    if sig == signal.SIGINT:
+        return 130
+    if sig == signal.SIGTERM:
+        return 143
+    return None
+
+
+def _profile_name(context: Any) -> str:
+    return (context.config.userdata.get("profile") or os.environ.get("E2ET_PROFILE") or "local").strip()
+
+
+def start_run(context: Any) -> None:
+    from .config import load_settings
+    from .errors import ConfigError, InfrastructureError
+    from .run import CleanupStack, RunContext
+
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    context.e2et_sandboxes = {}
+    context.run_cleanup = CleanupStack()
+    profile = _profile_name(context)
+    try:
+        context.run = RunContext()
+        if profile == "local" and not os.environ.get("E2ET_SANDBOX_PROFILE"):
+            _start_sandboxes(context)
+        context.settings = load_settings(profile)
+        _preflight(context.settings)
+    except ConfigError as e:
+        raise FatalInput(str(e)) from None
+    except InfrastructureError as e:
+        raise FatalInput(str(e)) from None
+    context.worlds = {}
+    log.info("run %s on profile %s", context.run.run_id, profile)
+
+
+def _start_sandboxes(context: Any) -> None:
+    """Start each selected pack's sandbox once for the run; the suite then sees only its profile."""
+    from sandbox.launcher import SandboxStartError, start_sandbox
+
+    for pack in packs.selected(context.config):
+        run_dir = REPO_ROOT / "reports" / "runs" / context.run.run_id / "sandbox" / pack.name
+        try:
+            handle = start_sandbox(pack.sandbox, run_dir)
+        except SandboxStartError as e:
+            raise FatalInput(f"the local {pack.name} sandbox did not start: {e} "
+                             "(run `bash scripts/setup.sh`, then look at the sandbox log)") from None
+        context.e2et_sandboxes[pack.name] = handle
+        os.environ["E2ET_SANDBOX_PROFILE"] = str(handle.profile_path)
+        context.run_cleanup.push(f"stop {pack.name} sandbox", handle.stop)
+
+
+def _preflight(settings: Any) -> None:
+    """Fail fast, before creating anything, when an endpoint or the broker cannot be reached."""
+    from .errors import InfrastructureError
+
+    checks: list[tuple[str, str, int]] = []
+    for key in ("identity", "public_api", "admin_api"):
+        section = getattr(settings, key, None)
+        url = getattr(section, "url", None) if section is not None else None
+        if url:
+            u = urlparse(str(url))
+            checks.append((f"{key}.url", u.hostname or "", u.port or (443 if u.scheme == "https" else 80)))
+    for broker in settings.kafka.brokers:
+        host, _, port = broker.rpartition(":")
+        checks.append(("kafka.brokers", host, int(port)))
+    for key, host, port in checks:
+        try:
+            socket.create_connection((host, port), timeout=5).close()
+        except OSError as e:
+            raise InfrastructureError(
+                f"{key} {host}:{port} unreachable ({e.strerror or e}): check the profile's {key} "
+                "or that the platform is up") from None
+
+
+def before_feature(context: Any, feature: Any) -> None:
+    pass
+
+
+def before_scenario(context: Any, scenario: Any) -> None:
+    from .run import CleanupStack
+
+    context.scenario_state = {}
+    context.scenario_cleanup = CleanupStack()
+    if "known_issue" in scenario.effective_tags:
+        scenario.skip(reason=packs.known_issue_reason(scenario))
+
+
+def after_scenario(context: Any, scenario: Any) -> None:
+    stack = getattr(context, "scenario_cleanup", None)
+    if stack is not None:
+        failures = stack.run()
+        for f in failures or []:
+            log.warning("scenario cleanup failed: %s", f)
+
+
+def stop_run(context: Any) -> None:
+    """Run every run-scoped cleanup (worlds first, then sandboxes); never raises."""
+    for world in list(getattr(context, "worlds", {}).values()):
+        try:
+            world.close()
+        except Exception as e:  # keep cleaning whatever one world does
+            log.warning("closing %s failed: %s", world, e)
+    stack = getattr(context, "run_cleanup", None)
+    if stack is not None:
+        for f in stack.run() or []:
+            log.warning("run cleanup failed: %s", f)
