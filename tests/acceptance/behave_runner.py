@@ -1,0 +1,70 @@
+"""Run behave as a child process against a given sandbox and read back per-scenario results.
+
+Used by the "every spec can fail" tests: they need real behave runs (hooks, steps, support, the
+real sandbox), and a structured view of which scenario failed with which message.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class ScenarioResult:
+    feature: str
+    name: str
+    status: str
+    message: str = ""
+
+
+@dataclass
+class BehaveRun:
+    returncode: int
+    scenarios: dict[str, ScenarioResult] = field(default_factory=dict)
+    stdout: str = ""
+    stderr: str = ""
+
+    def failed(self) -> set[str]:
+        return {n for n, s in self.scenarios.items() if s.status in ("failed", "error")}
+
+    def passed(self) -> set[str]:
+        return {n for n, s in self.scenarios.items() if s.status == "passed"}
+
+    def message(self, name: str) -> str:
+        return self.scenarios[name].message
+
+
+def run_behave(profile_file: Path, out_dir: Path, *args: str, env: dict[str, str] | None = None,
+               timeout: float = 240) -> BehaveRun:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"behave-{uuid.uuid4().hex[:8]}.json"
+    full_env = dict(os.environ)
+    full_env.update({"E2ET_SANDBOX_PROFILE": str(profile_file), "E2ET_PROFILE": "local"})
+    full_env.update(env or {})
+    cmd = [sys.executable, "-m", "behave", "--tags", "@salus", "-f", "json", "-o", str(out),
+           "--no-junit", *args]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+    run = BehaveRun(proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
+    if out.exists() and out.stat().st_size:
+        for feature in json.loads(out.read_text()):
+            for el in feature.get("elements", []):
+                if el.get("type") != "scenario":
+                    continue
+                msg = ""
+                for step in el.get("steps", []):
+                    res = step.get("result", {})
+                    if res.get("status") in ("failed", "error"):
+                        em = res.get("error_message", "")
+                        msg = "\n".join(em) if isinstance(em, list) else str(em)
+                        break
+                run.scenarios[el["name"]] = ScenarioResult(feature["name"], el["name"],
+                                                           el.get("status", "?"), msg)
+    return run
