@@ -1,0 +1,199 @@
+"""Admin API ``/api/…`` (contract §2) plus the sandbox's own admin-only fault control."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from aiohttp import web
+
+from .. import faults as F
+from ..context import SandboxContext
+from ..domain import NotFound
+from .common import error_middleware, json_body, ok, paged, require_user
+
+
+def family(request: web.Request) -> str:
+    parts = request.path.strip("/").split("/")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def build_admin_app(ctx: SandboxContext) -> web.Application:
+    d = ctx.domain
+    size = ctx.config.page_size
+    app = web.Application(middlewares=[error_middleware(ctx, "salus-telemetry-admin-api", family)])
+
+    def route(method: str, path: str, fn: Callable[..., Any]) -> None:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            require_user(ctx, request, admin=True)
+            return await fn(request, **request.match_info)
+        app.router.add_route(method, path, handler)
+        if not path.endswith("}"):
+            app.router.add_route(method, path + "/", handler)
+
+    # agent releases
+    async def rel_list(r):
+        return ok(paged(r, d.list_releases(r.query.get("type")), size))
+
+    async def rel_create(r):
+        return ok(d.create_release(await json_body(r)), 201)
+
+    async def rel_get(r, rid):
+        return ok(d.get_release(rid))
+
+    async def rel_delete(r, rid):
+        d.delete_release(rid)
+        return ok(None, 204)
+    route("GET", "/api/agent-releases", rel_list)
+    route("POST", "/api/agent-releases", rel_create)
+    route("GET", "/api/agent-releases/{rid}", rel_get)
+    route("DELETE", "/api/agent-releases/{rid}", rel_delete)
+
+    # monitor templates
+    async def tpl_list(r):
+        return ok(paged(r, d.list_templates(), size))
+
+    async def tpl_create(r):
+        return ok(d.create_template(await json_body(r)), 201)
+
+    async def tpl_get(r, tid):
+        return ok(d.get_template(tid))
+
+    async def tpl_put(r, tid):
+        return ok(d.update_template(tid, await json_body(r)))
+
+    async def tpl_delete(r, tid):
+        d.delete_template(tid)
+        return ok(None, 204)
+    route("GET", "/api/monitor-templates", tpl_list)
+    route("POST", "/api/monitor-templates", tpl_create)
+    route("GET", "/api/monitor-templates/{tid}", tpl_get)
+    route("PUT", "/api/monitor-templates/{tid}", tpl_put)
+    route("DELETE", "/api/monitor-templates/{tid}", tpl_delete)
+
+    # monitor policies
+    async def pol_list(r):
+        return ok(paged(r, d.list_policies(), size))
+
+    async def pol_create(r):
+        return ok(d.create_policy(await json_body(r)), 201)
+
+    async def pol_opt_out(r):
+        return ok(d.create_policy(await json_body(r), opt_out=True), 201)
+
+    async def pol_effective(r, tenant):
+        return ok([{"id": p["id"], "scope": p["scope"], "subscope": p["subscope"], "name": p["name"],
+                    "monitorId": p["monitorId"]} for p in d.effective_policies(tenant)])
+
+    async def pol_get(r, pid):
+        return ok(d.get_policy(pid))
+
+    async def pol_delete(r, pid):
+        d.delete_policy(pid)
+        return ok(None, 204)
+    route("GET", "/api/policies/monitors", pol_list)
+    route("POST", "/api/policies/monitors", pol_create)
+    route("POST", "/api/policies/monitors/opt-out", pol_opt_out)
+    route("GET", "/api/policies/monitors/effective/{tenant}", pol_effective)
+    route("GET", "/api/policies/monitors/{pid}", pol_get)
+    route("DELETE", "/api/policies/monitors/{pid}", pol_delete)
+
+    # tenant metadata
+    async def md_list(r):
+        return ok(paged(r, d.list_tenant_metadata(), size))
+
+    async def md_create(r):
+        body = await json_body(r)
+        if not body.get("tenantId"):
+            from ..domain import validation_failed
+            raise validation_failed(["tenantId"])
+        return ok(d.upsert_tenant_metadata(body["tenantId"], body, create=True), 201)
+
+    async def md_get(r, tenant):
+        return ok(d.get_tenant_metadata(tenant))
+
+    async def md_put(r, tenant):
+        return ok(d.upsert_tenant_metadata(tenant, await json_body(r)))
+
+    async def md_delete(r, tenant):
+        d.delete_tenant_metadata(tenant)
+        return ok(None, 204)
+    route("GET", "/api/tenant-metadata", md_list)
+    route("POST", "/api/tenant-metadata", md_create)
+    route("GET", "/api/tenant-metadata/{tenant}", md_get)
+    route("PUT", "/api/tenant-metadata/{tenant}", md_put)
+    route("DELETE", "/api/tenant-metadata/{tenant}", md_delete)
+
+    # public zones (names contain '/')
+    async def zones(r):
+        return ok(paged(r, [z for z in d.list_zones("_PUBLIC_")], size))
+
+    async def zone_create(r):
+        return ok(d.create_public_zone(await json_body(r)), 201)
+
+    async def zone_get(r, name):
+        return ok(d.get_zone(None, name, internal=True))
+
+    async def zone_put(r, name):
+        return ok(d.update_zone(None, name, await json_body(r)))
+
+    async def zone_delete(r, name):
+        d.delete_zone(None, name)
+        return ok(None, 204)
+    route("GET", "/api/zones", zones)
+    route("POST", "/api/zones", zone_create)
+    route("GET", "/api/zones/{name:public/.+}", zone_get)
+    route("PUT", "/api/zones/{name:public/.+}", zone_put)
+    route("DELETE", "/api/zones/{name:public/.+}", zone_delete)
+
+    # presence partitions, admin lists, tenant delete
+    async def parts_get(r):
+        return ok(d.get_partitions())
+
+    async def parts_put(r):
+        return ok(d.set_partitions((await json_body(r)).get("count")))
+
+    async def admin_monitors(r):
+        return ok(paged(r, d.list_monitors(None, admin=True), size))
+
+    async def admin_resources(r):
+        return ok(paged(r, d.list_resources(None, view="admin"), size))
+
+    async def tenant_delete(r, tenant):
+        d.delete_tenant(tenant)
+        return ok(None, 204)
+    route("GET", "/api/presence-monitor/partitions", parts_get)
+    route("PUT", "/api/presence-monitor/partitions", parts_put)
+    route("GET", "/api/monitors", admin_monitors)
+    route("GET", "/api/resources", admin_resources)
+    route("DELETE", "/api/tenant/{tenant}", tenant_delete)
+
+    # sandbox fault control (not part of Salus; admin-only like the admin API)
+    def fault_state() -> dict[str, Any]:
+        return {"active": ctx.faults.snapshot(),
+                "catalog": {n: s.description for n, s in F.CATALOG.items()}}
+
+    async def faults_get(r):
+        return ok(fault_state())
+
+    async def fault_put(r, name):
+        body = await json_body(r) if r.can_read_body else {}
+        try:
+            ctx.faults.enable(name, body.get("param"))
+        except F.UnknownFault as e:
+            raise NotFound(str(e)) from None
+        return ok(fault_state())
+
+    async def fault_delete(r, name):
+        try:
+            ctx.faults.disable(name)
+        except F.UnknownFault as e:
+            raise NotFound(str(e)) from None
+        return ok(fault_state())
+
+    async def faults_clear(r):
+        ctx.faults.clear()
+        return ok(fault_state())
+    route("GET", "/_sandbox/faults", faults_get)
+    route("DELETE", "/_sandbox/faults", faults_clear)
+    route("PUT", "/_sandbox/faults/{name}", fault_put)
+    route("DELETE", "/_sandbox/faults/{name}", fault_delete)
+    return app
