@@ -1,0 +1,245 @@
+"""The ambassador: the real ``TelemetryAmbassador`` gRPC service over mutual TLS (contract §5.4–5.6).
+
+Tenant = client-certificate CN; each attach is one server stream. The session sends ``ready``,
+the ``AttachEvent`` goes to Kafka, then installs and monitor configuration are pushed whenever
+the domain reports a change (the real system's Kafka hop from ACM/MM to the ambassador).
+Metrics posted by envoys become UMF JSON on ``telemetry.metrics.json``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import queue
+import re
+import threading
+from concurrent import futures
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import grpc
+
+from . import faults as F
+from . import topics
+from .context import SandboxContext
+from .domain import duration_seconds
+from .interfaces import AttachedEnvoy
+from .proto import telemetry_edge_pb2 as pb
+from .proto import telemetry_edge_pb2_grpc as pb_grpc
+
+log = logging.getLogger("sandbox.ambassador")
+RESOURCE_ID_RE = re.compile(r"^[A-Za-z0-9.:-]+$")
+SYSTEM_METADATA_KEYS = ("resource_id", "monitor_id", "monitor_type", "monitor_selector_scope",
+                        "monitoring_zone_id", "envoy_id")
+_STOP = object()
+
+
+@dataclass
+class Session:
+    envoy: AttachedEnvoy
+    outbox: "queue.Queue[Any]" = field(default_factory=queue.Queue)
+    ready: bool = False
+    installs_sent: dict[str, str] = field(default_factory=dict)      # TYPE -> version
+    ops_sent: dict[str, tuple[str, int]] = field(default_factory=dict)  # op id -> (content, interval)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _rfc3339(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class Ambassador(pb_grpc.TelemetryAmbassadorServicer):
+    def __init__(self, ctx: SandboxContext) -> None:
+        self.ctx = ctx
+        self.sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+        self._server: grpc.Server | None = None
+        ctx.domain.subscribe(self._on_change)
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self, host: str, port: int) -> int:
+        cert, key = self.ctx.extra["ambassador_server_cert"]
+        creds = grpc.ssl_server_credentials([(key.encode(), cert.encode())],
+                                            root_certificates=self.ctx.pki.ca_pem.encode(),
+                                            require_client_auth=True)
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="amb"))
+        pb_grpc.add_TelemetryAmbassadorServicer_to_server(self, self._server)
+        bound = self._server.add_secure_port(f"{host}:{port}", creds)
+        self._server.start()
+        log.info("ambassador listening on %s:%s (mTLS)", host, bound)
+        return bound
+
+    def stop(self, grace: float = 0.5) -> None:
+        with self._lock:
+            sessions = list(self.sessions.values())
+        for s in sessions:
+            s.outbox.put(_STOP)
+        if self._server is not None:
+            self._server.stop(grace).wait(grace + 2)
+
+    # ----------------------------------------------------------------- helpers
+    @staticmethod
+    def _tenant(context: grpc.ServicerContext) -> str:
+        cn = context.auth_context().get("x509_common_name") or []
+        if not cn:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "client certificate required")
+        return cn[0].decode()
+
+    @staticmethod
+    def _envoy_id(context: grpc.ServicerContext) -> str:
+        for k, v in context.invocation_metadata():
+            if k == "x-envoy-id":
+                return v
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "missing x-envoy-id metadata")
+        return ""
+
+    # ----------------------------------------------------------------- RPCs
+    def AttachEnvoy(self, request: pb.EnvoySummary, context: grpc.ServicerContext) -> Iterator[pb.EnvoyInstruction]:
+        tenant = self._tenant(context)
+        envoy_id = self._envoy_id(context)
+        if not RESOURCE_ID_RE.match(request.resourceId or ""):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "resourceId is invalid")
+        zone = request.zone or None
+        if zone:
+            if zone.startswith("public/") and tenant != self.ctx.config.public_zone_tenant:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              "Provided zone is not accessible to this tenant")
+            if not self.ctx.domain.zone_exists_for(tenant, zone):
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Provided zone does not exist")
+        envoy = AttachedEnvoy(
+            envoy_id=envoy_id, tenant_id=tenant, resource_id=request.resourceId, zone=zone,
+            labels={f"agent_{k}": v for k, v in request.labels.items()},
+            address=context.peer().split(":", 1)[-1], version=request.version,
+            supported_agents=[pb.AgentType.Name(a) for a in request.supportedAgents])
+        session = Session(envoy)
+        with self._lock:
+            self.sessions[envoy_id] = session
+        try:
+            self.ctx.domain.envoy_attached(envoy)
+            log.info("envoy %s attached: tenant=%s resource=%s zone=%s", envoy_id, tenant, envoy.resource_id, zone)
+            yield pb.EnvoyInstruction(ready=pb.EnvoyInstructionReady())
+            session.ready = True
+            if not self.ctx.faults.active(F.ATTACH_EVENTS_DROPPED):
+                self.ctx.bus.publish(topics.ATTACHES, f"{tenant}:{envoy.resource_id}",
+                                     {"resourceId": envoy.resource_id, "labels": envoy.labels, "envoyId": envoy_id,
+                                      "tenantId": tenant, "envoyAddress": envoy.address.rsplit(":", 1)[0]},
+                                     topics.TYPE_IDS["AttachEvent"])
+            self._reconcile(session)
+            while context.is_active():
+                try:
+                    item = session.outbox.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if item is _STOP:
+                    break
+                yield item
+        finally:
+            with self._lock:
+                self.sessions.pop(envoy_id, None)
+            self.ctx.domain.envoy_detached(envoy_id)
+            log.info("envoy %s detached", envoy_id)
+
+    def KeepAlive(self, request: pb.KeepAliveRequest, context: grpc.ServicerContext) -> pb.KeepAliveResponse:
+        self._tenant(context)
+        if self._envoy_id(context) not in self.sessions:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "unknown envoy id")
+        return pb.KeepAliveResponse()
+
+    def PostLogEvent(self, request: pb.LogEvent, context: grpc.ServicerContext) -> pb.PostLogEventResponse:
+        self._tenant(context)
+        return pb.PostLogEventResponse()
+
+    def PostTestMonitorResults(self, request, context):  # noqa: N802 - gRPC name
+        return pb.PostTestMonitorResultsResponse()
+
+    def PostMetric(self, request: pb.PostedMetric, context: grpc.ServicerContext) -> pb.PostMetricResponse:
+        self._tenant(context)
+        session = self.sessions.get(self._envoy_id(context))
+        if session is None:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "unknown envoy id")
+        umf = self._umf(session.envoy, request.metric.nameTagValue)
+        key = topics.metric_key(umf["tenantId"], umf["systemMetadata"].get("resource_id", ""),
+                                request.metric.nameTagValue.name)
+        self.ctx.bus.publish(topics.METRICS, key, json.dumps(umf, separators=(",", ":")))
+        return pb.PostMetricResponse()
+
+    def _umf(self, envoy: AttachedEnvoy, m: pb.NameTagValueMetric) -> dict[str, Any]:
+        """UMF JSON as the ambassador's MetricRouter builds it (contract §4.3)."""
+        tags = dict(m.tags)
+        tenant = tags.pop("target_tenant", None) or envoy.tenant_id
+        system = {k: tags.pop(k) for k in SYSTEM_METADATA_KEYS if k in tags}
+        system.setdefault("resource_id", envoy.resource_id)
+        system["envoy_id"] = envoy.envoy_id
+        ts = _rfc3339(m.timestamp)
+        metrics = [{"timestamp": ts, "group": m.name, "name": k, "metadata": tags, "float": v}
+                   for k, v in m.fvalues.items()]
+        metrics += [{"timestamp": ts, "group": m.name, "name": k, "metadata": tags, "int": str(v)}
+                    for k, v in m.ivalues.items()]
+        metrics += [{"timestamp": ts, "group": m.name, "name": k, "metadata": tags, "string": v}
+                    for k, v in m.svalues.items()]
+        return {"tenantId": tenant, "accountType": "UNKNOWN", "device": "",
+                "deviceMetadata": self.ctx.domain.resource_labels(tenant, system["resource_id"]),
+                "monitoringSystem": "SALUS", "systemMetadata": system, "metrics": metrics}
+
+    # ----------------------------------------------------------------- pushing instructions
+    def _on_change(self, kind: str, tenant: str) -> None:
+        if kind not in ("installs", "monitors", "resources", "zones"):
+            return
+        with self._lock:
+            sessions = list(self.sessions.values())
+        for s in sessions:
+            self._reconcile(s)
+
+    def _reconcile(self, session: Session) -> None:
+        if not session.ready:
+            return
+        with session.lock:
+            self._send_installs(session)
+            if session.installs_sent:
+                self._send_configure(session)
+
+    def _send_installs(self, session: Session) -> None:
+        if self.ctx.faults.active(F.INSTALLS_WITHHELD):
+            return
+        envoy = session.envoy
+        for inst in self.ctx.domain.installs_for_resource(envoy.tenant_id, envoy.resource_id):
+            rel = inst["agentRelease"]
+            version = rel["version"]
+            if self.ctx.faults.active(F.INSTALL_WRONG_PATH):
+                version = f"{version}-wrong"
+            if session.installs_sent.get(rel["type"]) == version:
+                continue
+            session.installs_sent[rel["type"]] = version
+            envoy.installed_agents[rel["type"]] = version
+            session.outbox.put(pb.EnvoyInstruction(install=pb.EnvoyInstructionInstall(
+                agent=pb.Agent(type=pb.AgentType.Value(rel["type"]), version=version),
+                url=rel["url"], exe=rel["exe"])))
+            log.info("install %s %s → envoy %s", rel["type"], version, envoy.envoy_id)
+
+    def _send_configure(self, session: Session) -> None:
+        envoy = session.envoy
+        wanted: dict[str, tuple[str, int, dict[str, str]]] = {}
+        for b in self.ctx.domain.bound_monitors_for_envoy(envoy.envoy_id):
+            labels = {"monitor_id": b["monitorId"], "monitor_type": b["monitorType"] or "",
+                      "monitor_selector_scope": b["selectorScope"]}
+            if b["selectorScope"] == "remote":
+                labels.update(target_tenant=b["tenantId"], resource_id=b["resourceId"],
+                              monitoring_zone_id=b.get("zoneName") or "")
+            op_id = f"{b['tenantId']}_{b['monitorId']}_{b['resourceId']}"
+            wanted[op_id] = (b["renderedContent"], duration_seconds(b["interval"], "interval"), labels)
+        ops = []
+        for op_id, (content, interval, labels) in wanted.items():
+            prev = session.ops_sent.get(op_id)
+            if prev == (content, interval):
+                continue
+            kind = pb.ConfigurationOp.CREATE if prev is None else pb.ConfigurationOp.MODIFY
+            ops.append(pb.ConfigurationOp(id=op_id, type=kind, content=content, extraLabels=labels,
+                                          interval=interval))
+            session.ops_sent[op_id] = (content, interval)
+        for op_id in [o for o in session.ops_sent if o not in wanted]:
+            ops.append(pb.ConfigurationOp(id=op_id, type=pb.ConfigurationOp.REMOVE))
+            del session.ops_sent[op_id]
+        if ops:
+            session.outbox.put(pb.EnvoyInstruction(configure=pb.EnvoyInstructionConfigure(
+                agentType=pb.TELEGRAF, operations=ops)))
+            log.info("configure %d ops → envoy %s", len(ops), envoy.envoy_id)
