@@ -1,0 +1,136 @@
+"""HTTP for every client: timeouts always set, typed errors, and replayable evidence without secrets.
+
+Each exchange is kept (bounded) as a curl command plus status and a body excerpt, with tokens,
+API keys and passwords replaced by ``***`` — ready to attach to a report when a scenario fails.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import re
+import shlex
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import httpx
+
+from .errors import ApiError, InfrastructureError
+
+SECRET_HEADERS = {"x-auth-token", "authorization", "cookie", "set-cookie"}
+SECRET_FIELDS = re.compile(r'("(?:apiKey|password|token|privateKey|id_token|access_token)"\s*:\s*)"[^"]*"')
+
+
+class Redactor:
+    """Replaces known secret values and secret-looking JSON fields with ``***``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = {s for s in secrets if s and len(s) >= 4}
+        self._lock = threading.Lock()
+
+    def add(self, *values: str | None) -> None:
+        with self._lock:
+            self._secrets.update(v for v in values if v and len(v) >= 4)
+
+    def __call__(self, text: str) -> str:
+        text = SECRET_FIELDS.sub(r'\1"***"', text)
+        with self._lock:
+            for s in sorted(self._secrets, key=len, reverse=True):
+                text = text.replace(s, "***")
+        return text
+
+
+@dataclass
+class Exchange:
+    curl: str
+    status: int | None
+    elapsed_ms: float
+    response_excerpt: str
+
+    def render(self) -> str:
+        return f"{self.curl}\n# → {self.status} in {self.elapsed_ms:.0f} ms\n# {self.response_excerpt}"
+
+
+class ExchangeLog:
+    def __init__(self, redact: Redactor, size: int = 200) -> None:
+        self.redact = redact
+        self.items: collections.deque[Exchange] = collections.deque(maxlen=size)
+
+    def record(self, request: httpx.Request, response: httpx.Response | None, elapsed: float) -> None:
+        parts = ["curl", "-sS", "-X", request.method, shlex.quote(str(request.url))]
+        for k, v in request.headers.items():
+            if k.lower() in ("host", "content-length", "accept-encoding", "connection", "user-agent", "accept"):
+                continue
+            value = "***" if k.lower() in SECRET_HEADERS else v
+            parts += ["-H", shlex.quote(f"{k}: {value}")]
+        if request.content:
+            parts += ["--data", shlex.quote(request.content.decode(errors="replace"))]
+        excerpt = ""
+        if response is not None:
+            try:
+                excerpt = response.text[:300]
+            except Exception:
+                excerpt = "<unreadable>"
+        self.items.append(Exchange(self.redact(" ".join(parts)), response.status_code if response else None,
+                                   elapsed * 1000, self.redact(excerpt).replace("\n", " ")))
+
+    def render(self, last: int = 30) -> str:
+        return "\n\n".join(e.render() for e in list(self.items)[-last:])
+
+
+class ApiClient:
+    """One base URL, one auth header supplier; JSON in and out."""
+
+    def __init__(self, base_url: str, timeout: float, log: ExchangeLog, token: Any = None,
+                 service: str = "api") -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.service = service
+        self._token = token                 # callable returning the current token, or None
+        self.log = log
+        self._client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(self, method: str, path: str, *, json_body: Any = None, params: dict[str, Any] | None = None,
+                expect: tuple[int, ...] = (200, 201, 204), what: str = "") -> Any:
+        url = self.base_url + path.lstrip("/")
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._token is not None:
+            headers["X-Auth-Token"] = self._token()
+        req = self._client.build_request(method, url, json=json_body, params=params, headers=headers)
+        t0 = time.monotonic()
+        try:
+            resp = self._client.send(req)
+        except httpx.TimeoutException:
+            self.log.record(req, None, time.monotonic() - t0)
+            raise InfrastructureError(f"{what + ': ' if what else ''}{method} {self.log.redact(url)} timed out after "
+                                      f"{self._client.timeout.read}s: is the {self.service} up and fast enough "
+                                      "(or raise http.timeout)?") from None
+        except httpx.TransportError as e:
+            self.log.record(req, None, time.monotonic() - t0)
+            raise InfrastructureError(f"{what + ': ' if what else ''}{method} {self.log.redact(url)} failed "
+                                      f"({type(e).__name__}: {e}): is the {self.service} reachable?") from None
+        self.log.record(req, resp, time.monotonic() - t0)
+        if resp.status_code not in expect:
+            raise ApiError(method, self.log.redact(url), resp.status_code, self.log.redact(resp.text), what)
+        if resp.status_code == 204 or not resp.content:
+            return None
+        try:
+            return resp.json()
+        except json.JSONDecodeError:
+            return resp.text
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any, **kw: Any) -> Any:
+        return self.request("POST", path, json_body=body, **kw)
+
+    def put(self, path: str, body: Any, **kw: Any) -> Any:
+        return self.request("PUT", path, json_body=body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        kw.setdefault("expect", (204, 200))
+        return self.request("DELETE", path, **kw)
