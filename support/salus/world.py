@@ -1,41 +1,383 @@
 """Run-scoped fixtures of the Salus pack: what the steps need, created lazily, cleaned up always.
 
-A scenario asks the world for what it needs ("a private zone for this run", "an envoy running the
-telegraf agent"); the world creates it on first use, caches run-scoped things, registers every
-cleanup when it creates something, and keeps no scenario-to-scenario chaining: each scenario
-gets what it needs whatever order scenarios run in.
+A scenario asks the world for what it needs ("a private zone for this run", "an envoy running
+the telegraf agent"); the world creates it on first use, caches what is run-scoped, registers
+every cleanup at creation time, and never relies on another scenario having run first.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
+import platform
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
-from hamcrest import anything, equal_to
+from hamcrest import equal_to
+
+from ..envoy import EnvoyProcess
+from ..errors import WaitTimeout
+from ..http import ApiClient, ExchangeLog, Redactor
+from ..kafka import Expectation, TopicWatcher, normalise_event, normalise_umf
+from ..net import TcpListener, closed_port, port_is_closed
+from ..run import CleanupStack, RunContext, new_run_id
+from .clients import (Catalog, EnvoyTokens, FaultControl, History, Identity, Installs, Monitors, Policies,
+                      Resources, Tasks, Zones, failure_task)
+from .janitor import Janitor
 
 log = logging.getLogger("e2et.salus")
+T = TypeVar("T")
 
 
 def world_of(context: Any) -> "SalusWorld":
-    """The Salus world of this run (created on first use) bound to the current scenario."""
-    worlds = context.worlds
-    world = worlds.get("salus")
+    """The Salus world of this run (created on first use), bound to the current scenario."""
+    world = context.worlds.get("salus")
     if world is None:
         world = SalusWorld(context.settings, context.run, context.run_cleanup)
-        worlds["salus"] = world
+        context.worlds["salus"] = world
     world.bind_scenario(getattr(context, "scenario_cleanup", None))
     return world
 
 
+def platform_labels() -> tuple[str, str]:
+    """This machine in Go's naming, as the envoy reports it (agent_discovered_os/arch)."""
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine().lower(), platform.machine().lower())
+    return ({"darwin": "darwin", "win32": "windows"}.get(sys.platform, "linux"), arch)
+
+
+def semver_key(version: str) -> tuple:
+    core, _, pre = version.partition("-")
+    nums = tuple(int(x) if x.isdigit() else -1 for x in core.split("."))
+    return nums + ((1,) if not pre else (0, pre))
+
+
+def poll(fn: Callable[[], T | None], timeout: float, what: str, seen: Callable[[], str] = lambda: "",
+         interval: float = 0.1) -> T:
+    """Call ``fn`` until it returns something truthy or the deadline passes (then say what was seen)."""
+    deadline = time.monotonic() + timeout
+    stop = threading.Event()
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(f"{what}: not seen within {timeout:.0f}s. {seen()}".strip())
+        stop.wait(interval)
+
+
 @dataclass
 class Monitor:
-    """A monitor this run created, with what it checks (so a step can heal the target)."""
+    """A monitor this run created and the target it checks (so a step can heal the target)."""
 
     monitor_id: str
     host: str
     port: int
     metric_group: str
-    policy_id: str | None = None
+    resource_id: str
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class SalusWorld:
+    def __init__(self, settings: Any, run: RunContext, run_cleanup: CleanupStack | None = None) -> None:
+        self.settings = settings
+        self.run = run
+        self.tenant_id = settings.tenant.id
+        self.run_cleanup = run_cleanup or CleanupStack()
+        self._owns_cleanup = run_cleanup is None
+        self.scenario_cleanup: CleanupStack | None = None
+        self.redact = Redactor(settings.secrets())
+        self.exchanges = ExchangeLog(self.redact)
+        timeout = settings.http.timeout
+        self.identity = Identity(str(settings.identity.url), timeout, self.exchanges)
+        self.public = ApiClient(str(settings.public_api.url), timeout, self.exchanges,
+                                token=lambda: self.token("regular"), service="public API")
+        self.admin = (ApiClient(str(settings.admin_api.url), timeout, self.exchanges,
+                                token=lambda: self.token("admin"), service="admin API")
+                      if "admin" in settings.capabilities() else None)
+        t = self.tenant_id
+        self.catalog, self.installs = Catalog(self.public, t), Installs(self.public, t)
+        self.zones, self.resources = Zones(self.public, t), Resources(self.public, t)
+        self.monitors, self.tasks = Monitors(self.public, t), Tasks(self.public, t)
+        self.tokens, self.history = EnvoyTokens(self.public, t), History(self.public, t)
+        self.policies = Policies(self.admin) if self.admin else None
+        self._cache: dict[str, Any] = {}
+        self._lock = threading.RLock()
+        self.envoys: list[EnvoyProcess] = []
+        self.watchers: list[TopicWatcher] = []
+
+    # ------------------------------------------------------------------ scoping
+    def bind_scenario(self, stack: CleanupStack | None) -> None:
+        self.scenario_cleanup = stack
+
+    def _scenario(self, name: str, action: Callable[[], object]) -> None:
+        (self.scenario_cleanup or self.run_cleanup).push(name, action)
+
+    def _once(self, key: str, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = make()
+            return self._cache[key]
+
+    def close(self) -> None:
+        if self._owns_cleanup:
+            self.run_cleanup.run()
+        for w in self.watchers:
+            w.close()
+        for c in (self.public, self.admin, self.identity.api):
+            if c is not None:
+                c.close()
+
+    # ------------------------------------------------------------------ identity
+    def token(self, who: str) -> str:
+        user = self.settings.regular if who == "regular" else self.settings.admin
+        if user is None:
+            raise AssertionError(f"the profile has no {who} user")
+        secret = lambda s: s.get_secret_value() if s else None  # noqa: E731
+        return self.identity.token(user.username, api_key=secret(user.api_key), password=secret(user.password))
+
+    def sign_in(self, who: str) -> str:
+        return self.token(who)
+
+    def assert_token_accepted(self, who: str) -> None:
+        if who == "regular":
+            self.public.get(f"tenant/{self.tenant_id}/zones", params={"size": 1}, expect=(200,),
+                            what="the regular user's token is refused by the public API")
+        else:
+            self.admin.get("api/agent-releases", params={"size": 1}, expect=(200,),
+                           what="the admin user's token is refused by the admin API")
+
+    # ------------------------------------------------------------------ agent catalog
+    def telegraf_release(self) -> dict[str, Any]:
+        return self._once("release", self._find_or_create_release)
+
+    def _find_or_create_release(self) -> dict[str, Any]:
+        os_, arch = platform_labels()
+        candidates = [r for r in self.catalog.releases("TELEGRAF")
+                      if r.get("type") == "TELEGRAF" and r.get("url") and r.get("exe")
+                      and (r.get("labels") or {}).get("agent_discovered_os") == os_
+                      and (r.get("labels") or {}).get("agent_discovered_arch") == arch]
+        if candidates:
+            return max(candidates, key=lambda r: semver_key(r["version"]))
+        wanted = self.settings.agent_release
+        if not (self.admin and wanted.url and wanted.version):
+            raise AssertionError(f"no valid TELEGRAF release for {os_}/{arch} in the agent catalog, and the "
+                                 "profile cannot create one (needs admin credentials and agent_release.url/version)")
+        return self.catalog.create_release(self.admin, {
+            "type": "TELEGRAF", "version": wanted.version, "url": wanted.url, "exe": wanted.exe,
+            "labels": {"agent_discovered_os": os_, "agent_discovered_arch": arch}})
+
+    # ------------------------------------------------------------------ zones
+    def public_zone(self) -> str:
+        return self.settings.zones.public
+
+    def private_zone(self) -> str:
+        def make() -> str:
+            name = self.run.names.private_zone()
+            self.zones.create_private(name)
+            self.run_cleanup.push(f"delete zone {name}", lambda: self.zones.delete(name))
+            return name
+        return self._once("private_zone", make)
+
+    def zone_names(self) -> list[str]:
+        return [z.get("name") for z in self.zones.list()]
+
+    # ------------------------------------------------------------------ envoy tokens, isolation
+    def new_envoy_token(self) -> dict[str, Any]:
+        tok = self.tokens.create(self.run.names.name("token"))
+        self._scenario(f"delete envoy token {tok['id']}", lambda: self.tokens.delete(tok["id"]))
+        return tok
+
+    def envoy_tokens(self) -> list[dict[str, Any]]:
+        return self.tokens.list()
+
+    # ------------------------------------------------------------------ housekeeping
+    def new_resource(self, run_id: str | None = None) -> str:
+        rid = f"e2et-{run_id}-{os.urandom(3).hex()}" if run_id else self.run.names.resource_id()
+        meta = self.run.stamp() if run_id is None else {"e2et-run-id": run_id}
+        self.resources.create(rid, {}, meta)
+        self._scenario(f"delete resource {rid}", lambda: self.resources.delete(rid))
+        return rid
+
+    def plant_stale_resources(self, count: int) -> list[str]:
+        dead_run = new_run_id(time.time() - 2 * 86400)
+        return [self.new_resource(run_id=dead_run) for _ in range(count)]
+
+    def clean_stale_objects(self) -> dict[str, int]:
+        return Janitor(self).sweep(older_than=dt.timedelta(hours=6), keep_runs={self.run.run_id})
+
+    def existing_resource_ids(self, ids: list[str]) -> list[str]:
+        present = {r["resourceId"] for r in self.resources.list()}
+        return [i for i in ids if i in present]
+
+    # ------------------------------------------------------------------ Kafka
+    def watch(self, kind: str) -> TopicWatcher:
+        s = self.settings
+        if kind == "events":
+            w = TopicWatcher(s, s.events.topic, self.tenant_id, normalise_event(s.events.format))
+        elif kind == "metrics":
+            w = TopicWatcher(s, s.topics.metrics, self.tenant_id, normalise_umf)
+        else:
+            w = TopicWatcher(s, s.topics.attaches, self.tenant_id)
+        w.start()
+        self.watchers.append(w)
+        self._scenario(f"close {kind} watcher", w.close)
+        return w
+
+    # ------------------------------------------------------------------ envoys
+    def start_envoy(self, zone: str | None, scope: str = "scenario") -> EnvoyProcess:
+        rid = self.run.names.resource_id()
+        token = self.tokens.create(f"envoy for {rid}")
+        envoy = EnvoyProcess(self.settings, self.run.temp_dir("envoy"), rid, zone, token["token"],
+                             labels={self.run.names.label_key(): rid})
+        push = self._scenario if scope == "scenario" else self.run_cleanup.push
+        push(f"delete resource {rid}", lambda: self.resources.delete(rid))
+        push(f"delete envoy token of {rid}", lambda: self.tokens.delete(token["id"]))
+        envoy.start()
+        self.envoys.append(envoy)
+        push(f"stop envoy {rid}", envoy.stop)
+        return envoy
+
+    def _envoy_seen(self, envoy: EnvoyProcess) -> Callable[[], str]:
+        return lambda: f"envoy alive={envoy.alive()}; envoy log tail:\n{self.redact(envoy.log_tail(15))}"
+
+    def wait_attached(self, envoy: EnvoyProcess, timeout: float = 15) -> None:
+        def attached() -> bool:
+            if not envoy.alive():
+                raise AssertionError(f"envoy for {envoy.resource_id} exited ({envoy.proc.returncode}):\n"
+                                     f"{self.redact(envoy.log_tail(20))}")
+            return any(h.get("disconnectedAt") is None for h in self.history.for_resource(envoy.resource_id))
+        poll(attached, timeout, f"envoy for resource {envoy.resource_id} attached (agent history)",
+             self._envoy_seen(envoy), interval=0.1)
+
+    def expect_attach_event(self, watch: TopicWatcher, envoy: EnvoyProcess, timeout: float = 15) -> dict[str, Any]:
+        try:
+            return watch.wait_for(Expectation.of("attach event", resourceId=envoy.resource_id,
+                                                 tenantId=self.tenant_id), timeout)
+        except WaitTimeout as e:
+            raise WaitTimeout(f"{e}\n{self._envoy_seen(envoy)()}") from None
+
+    def expect_presence(self, watch: TopicWatcher, envoy: EnvoyProcess, connected: bool, timeout: float = 15) -> None:
+        watch.wait_for(Expectation.of("presence monitor reports connected" if connected else "disconnected",
+                                      resourceId=envoy.resource_id, group="presence_monitor", name="connected",
+                                      value="1" if connected else "0"), timeout)
+
+    def wait_resource(self, resource_id: str, timeout: float = 10) -> dict[str, Any]:
+        last: list[Any] = [None]
+
+        def fetch() -> dict[str, Any] | None:
+            last[0] = self.resources.get(resource_id)
+            return last[0] if last[0] and (last[0].get("labels") or {}).get("agent_discovered_os") else None
+        return poll(fetch, timeout, f"resource {resource_id} with discovered labels",
+                    lambda: f"last seen: {last[0]}")
+
+    # ------------------------------------------------------------------ installs
+    def installed_agents(self, envoy: EnvoyProcess) -> list[str]:
+        return envoy.installed_agents()
+
+    def install_release(self, envoy: EnvoyProcess, scope: str = "scenario") -> dict[str, Any]:
+        release = self.telegraf_release()
+        selector = {f"agent_{self.run.names.label_key()}": envoy.resource_id}
+        inst = self.installs.create(release["id"], selector)
+        push = self._scenario if scope == "scenario" else self.run_cleanup.push
+        push(f"delete agent install {inst['id']}", lambda: self.installs.delete(inst["id"]))
+        return inst
+
+    def wait_agent_binary(self, envoy: EnvoyProcess, release: dict[str, Any], timeout: float = 20) -> None:
+        path = envoy.agent_path(release["type"], release["version"], release["exe"])
+        poll(lambda: path.is_file() and os.access(path, os.X_OK), timeout,
+             f"agent binary at {path.relative_to(envoy.data_path)} in the envoy's data directory",
+             lambda: f"the data directory holds {envoy.installed_agents() or 'no agent'}; "
+                     f"{self._envoy_seen(envoy)()}")
+
+    def wait_agent_binary_gone(self, envoy: EnvoyProcess, release: dict[str, Any], timeout: float = 20) -> None:
+        path = envoy.agent_path(release["type"], release["version"], release["exe"])
+        poll(lambda: not path.exists(), timeout, f"agent binary {path} removed",
+             lambda: f"still present: {envoy.installed_agents()}")
+
+    def current_link_target(self, envoy: EnvoyProcess, agent_type: str) -> str | None:
+        link = envoy.current_link(agent_type)
+        return os.readlink(link) if link.is_symlink() else None
+
+    def delete_install(self, install: dict[str, Any]) -> None:
+        self.installs.delete(install["id"])
+
+    # ------------------------------------------------------------------ monitoring chain
+    def monitoring_envoy(self) -> EnvoyProcess:
+        """One envoy per run with the telegraf agent installed, polling this run's private zone."""
+        def make() -> EnvoyProcess:
+            envoy = self.start_envoy(self.private_zone(), scope="run")
+            self.wait_attached(envoy)
+            self.install_release(envoy, scope="run")
+            self.wait_agent_binary(envoy, self.telegraf_release())
+            return envoy
+        return self._once("monitoring_envoy", make)
+
+    def event_task(self, metric_group: str) -> dict[str, Any]:
+        def make() -> dict[str, Any]:
+            rid = self.monitoring_envoy().resource_id
+            task = self.tasks.create(failure_task(self.run.names.name(f"task-{metric_group}"), metric_group,
+                                                  {"system_resource_id": rid}, ["system_monitor_id"]))
+            self.run_cleanup.push(f"delete task {task['id']}", lambda: self.tasks.delete(task["id"]))
+            return task
+        return self._once(f"task:{metric_group}", make)
+
+    def _closed_target(self) -> tuple[str, int]:
+        host = self.settings.monitors.probe_host
+        port = closed_port(host)
+        assert port_is_closed(host, port), f"{host}:{port} should be closed"
+        return host, port
+
+    def _interval(self) -> str:
+        return f"PT{int(self.settings.monitors.interval)}S"
+
+    def tcp_monitor_on_closed_port(self) -> Monitor:
+        envoy = self.monitoring_envoy()
+        host, port = self._closed_target()
+        m = self.monitors.create({
+            "name": self.run.names.name("tcp"), "resourceId": envoy.resource_id, "interval": self._interval(),
+            "metadata": self.run.stamp(),
+            "details": {"type": "remote", "monitoringZones": [self.private_zone()],
+                        "plugin": {"type": "net_response", "protocol": "tcp", "host": host, "port": port,
+                                   "timeout": "PT2S"}}})
+        self._scenario(f"delete monitor {m['id']}", lambda: self.monitors.delete(m["id"]))
+        return Monitor(m["id"], host, port, "net_response", envoy.resource_id)
+
+    def http_policy_monitor_on_closed_port(self) -> Monitor:
+        if self.policies is None:
+            raise AssertionError("account-type policy monitors need admin credentials in the profile")
+        envoy = self.monitoring_envoy()
+        account = self.policies.account_type(self.tenant_id)
+        if account is None:
+            account = self.settings.tenant.account_type
+            self.policies.set_account_type(self.tenant_id, account)
+        host, port = self._closed_target()
+        name = self.run.names.name("policy-http")
+        template = self.policies.create_template({
+            "name": name, "resourceId": envoy.resource_id, "interval": self._interval(),
+            "metadata": self.run.stamp(),
+            "details": {"type": "remote", "monitoringZones": [self.public_zone()],
+                        "plugin": {"type": "http", "url": f"http://{host}:{port}/", "timeout": "PT2S"}}})
+        self._scenario(f"delete monitor template {template['id']}",
+                       lambda: self.policies.delete_template(template["id"]))
+        policy = self.policies.create_account_policy(name, account, template["id"])
+        self._scenario(f"delete policy {policy['id']}", lambda: self.policies.delete_policy(policy["id"]))
+
+        def clone() -> dict[str, Any] | None:
+            return next((m for m in self.monitors.list() if m.get("policy") and m.get("name") == name
+                         and m.get("resourceId") == envoy.resource_id), None)
+        m = poll(clone, 15, f"policy monitor {name} applied to tenant {self.tenant_id} (account type {account})")
+        return Monitor(m["id"], host, port, "http_response", envoy.resource_id, {"policy_id": policy["id"]})
+
+    def expect_event(self, watch: TopicWatcher, metric_group: str, state: str, monitor: Monitor) -> dict[str, Any]:
+        fields: dict[str, Any] = {"tenantId": self.tenant_id, "resourceId": monitor.resource_id, "state": state,
+                                  "monitorId": monitor.monitor_id}
+        if self.settings.events.format != "state-change":
+            fields["metricGroup"] = metric_group
+        return watch.wait_for(Expectation.of(f"{state} {metric_group} event", **fields), self.settings.events.timeout)
+
+    def open_target(self, monitor: Monitor) -> None:
+        listener = TcpListener(monitor.host, monitor.port)
+        self._scenario(f"close listener {monitor.port}", listener.close)
