@@ -42,6 +42,7 @@ class Session:
     installs_sent: dict[str, str] = field(default_factory=dict)      # TYPE -> version
     ops_sent: dict[str, tuple[str, int]] = field(default_factory=dict)  # op id -> (content, interval)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    detached: bool = False
 
 
 def _rfc3339(ms: int) -> str:
@@ -114,6 +115,9 @@ class Ambassador(pb_grpc.TelemetryAmbassadorServicer):
         session = Session(envoy)
         with self._lock:
             self.sessions[envoy_id] = session
+        # A cancelled stream may never resume the generator, so the detach must also hang off
+        # the RPC's termination callback; ``_detach`` makes the two paths idempotent.
+        context.add_callback(lambda: self._detach(session))
         try:
             self.ctx.domain.envoy_attached(envoy)
             log.info("envoy %s attached: tenant=%s resource=%s zone=%s", envoy_id, tenant, envoy.resource_id, zone)
@@ -134,29 +138,49 @@ class Ambassador(pb_grpc.TelemetryAmbassadorServicer):
                     break
                 yield item
         finally:
-            with self._lock:
-                self.sessions.pop(envoy_id, None)
-            self.ctx.domain.envoy_detached(envoy_id)
-            log.info("envoy %s detached", envoy_id)
+            self._detach(session)
+
+    def _detach(self, session: Session) -> None:
+        """Forget the session once, however the stream ended (client cancel, server stop, error)."""
+        envoy_id = session.envoy.envoy_id
+        with self._lock:
+            if session.detached:
+                return
+            session.detached = True
+            if self.sessions.get(envoy_id) is session:
+                del self.sessions[envoy_id]
+        session.outbox.put(_STOP)
+        self.ctx.domain.envoy_detached(envoy_id)
+        log.info("envoy %s detached (tenant=%s resource=%s)", envoy_id, session.envoy.tenant_id,
+                 session.envoy.resource_id)
+
+    def _session(self, context: grpc.ServicerContext) -> Session:
+        """The caller's attached session; unknown id (or another tenant's) → INVALID_ARGUMENT,
+        which makes the real envoy re-attach."""
+        tenant = self._tenant(context)
+        envoy_id = self._envoy_id(context)
+        with self._lock:
+            session = self.sessions.get(envoy_id)
+        if session is None or session.envoy.tenant_id != tenant:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"envoy {envoy_id} is not attached")
+        return session
 
     def KeepAlive(self, request: pb.KeepAliveRequest, context: grpc.ServicerContext) -> pb.KeepAliveResponse:
-        self._tenant(context)
-        if self._envoy_id(context) not in self.sessions:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "unknown envoy id")
+        self._session(context)
         return pb.KeepAliveResponse()
 
     def PostLogEvent(self, request: pb.LogEvent, context: grpc.ServicerContext) -> pb.PostLogEventResponse:
         self._tenant(context)
         return pb.PostLogEventResponse()
 
-    def PostTestMonitorResults(self, request, context):  # noqa: N802 - gRPC name
+    def PostTestMonitorResults(self, request: pb.TestMonitorResults,
+                               context: grpc.ServicerContext) -> pb.PostTestMonitorResultsResponse:
+        """Accepted and ignored: the sandbox has no test-monitor round trip yet."""
+        self._tenant(context)
         return pb.PostTestMonitorResultsResponse()
 
     def PostMetric(self, request: pb.PostedMetric, context: grpc.ServicerContext) -> pb.PostMetricResponse:
-        self._tenant(context)
-        session = self.sessions.get(self._envoy_id(context))
-        if session is None:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "unknown envoy id")
+        session = self._session(context)
         umf = self._umf(session.envoy, request.metric.nameTagValue)
         key = topics.metric_key(umf["tenantId"], umf["systemMetadata"].get("resource_id", ""),
                                 request.metric.nameTagValue.name)
