@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -20,7 +21,7 @@ import urllib.request
 
 # telegraf result codes (plugins/inputs/net_response, http_response READMEs)
 NET_SUCCESS, NET_TIMEOUT, NET_CONN_FAILED = 0, 1, 2
-HTTP_SUCCESS, HTTP_CONN_FAILED, HTTP_TIMEOUT = 0, 3, 4
+HTTP_SUCCESS, HTTP_STRING_MISMATCH, HTTP_CONN_FAILED, HTTP_TIMEOUT = 0, 1, 3, 4
 
 
 def _seconds(value: object, default: float) -> float:
@@ -55,24 +56,47 @@ def net_response(cfg: dict) -> tuple[dict, dict]:
     return {**tags, "result": result}, fields
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """telegraf's http_response does not follow redirects unless ``follow_redirects = true``."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
 def http_response(cfg: dict, url: str) -> tuple[dict, dict]:
-    method = cfg.get("method", "GET")
+    method = str(cfg.get("method", "GET")).upper()
     tags = {"server": url, "method": method}
     t0 = time.monotonic()
     fields: dict = {}
+    handlers = [] if cfg.get("follow_redirects") else [_NoRedirect()]
+    opener = urllib.request.build_opener(*handlers)
+    body = b""
     try:
         req = urllib.request.Request(url, method=method)
-        with urllib.request.urlopen(req, timeout=_seconds(cfg.get("response_timeout"), 5.0)) as resp:
+        with opener.open(req, timeout=_seconds(cfg.get("response_timeout"), 5.0)) as resp:
             fields["http_response_code"] = resp.status
+            body = resp.read(1 << 20)
         code, result = HTTP_SUCCESS, "success"
     except urllib.error.HTTPError as e:
+        # Any HTTP status is a successful probe for telegraf; the status is a field.
         fields["http_response_code"] = e.code
         code, result = HTTP_SUCCESS, "success"
     except (socket.timeout, TimeoutError):
         code, result = HTTP_TIMEOUT, "timeout"
-    except (urllib.error.URLError, OSError):
+    except urllib.error.URLError as e:
+        if isinstance(e.reason, (socket.timeout, TimeoutError)):
+            code, result = HTTP_TIMEOUT, "timeout"
+        else:
+            code, result = HTTP_CONN_FAILED, "connection_failed"
+    except OSError:
         code, result = HTTP_CONN_FAILED, "connection_failed"
-    fields.update(result_code=code, response_time=time.monotonic() - t0)
+    fields["response_time"] = time.monotonic() - t0
+    if code == HTTP_SUCCESS and cfg.get("response_string_match"):
+        matched = re.search(str(cfg["response_string_match"]), body.decode(errors="replace")) is not None
+        fields["response_string_match"] = 1 if matched else 0
+        if not matched:
+            code, result = HTTP_STRING_MISMATCH, "response_string_mismatch"
+    fields["result_code"] = code
     return {**tags, "result": result}, fields
 
 
@@ -81,6 +105,7 @@ class Agent:
         self.config_url = config_url
         self.stop = threading.Event()
         self.reload = threading.Event()
+        self.wake = threading.Event()
         self.out: socket.socket | None = None
         self.out_addr: tuple[str, int] | None = None
         self.lock = threading.Lock()
@@ -108,7 +133,9 @@ class Agent:
                     self.out = None
 
     def run_input(self, kind: str, cfg: dict, stop: threading.Event) -> None:
-        interval = _seconds(cfg.get("interval"), 10.0)
+        """Gather at fixed ticks of ``interval``; a probe slower than the interval skips the
+        missed ticks instead of bursting to catch up (telegraf behaves the same)."""
+        interval = max(0.05, _seconds(cfg.get("interval"), 10.0))
         extra = {str(k): str(v) for k, v in (cfg.get("tags") or {}).items()}
         next_at = time.monotonic()
         while not stop.is_set() and not self.stop.is_set():
@@ -120,22 +147,30 @@ class Agent:
                     tags, fields = http_response(cfg, url)
                     self.emit(kind, {**tags, **extra}, fields)
             next_at += interval
-            stop.wait(max(0.0, next_at - time.monotonic()))
+            now = time.monotonic()
+            if next_at < now:
+                next_at += interval * ((now - next_at) // interval + 1)
+            stop.wait(next_at - now)
 
     def serve(self) -> int:
+        """Load the config, run its inputs until SIGHUP (reload) or SIGTERM/SIGINT (exit)."""
         while not self.stop.is_set():
+            self.reload.clear()
             try:
                 conf = self.load()
             except Exception as e:
                 print(f"E! could not load config: {e}", file=sys.stderr, flush=True)
-                if self.stop.wait(1):
-                    break
+                self.stop.wait(1)
                 continue
             outs = (conf.get("outputs") or {}).get("socket_writer") or []
             if outs:
                 addr = str(outs[0].get("address", "")).split("://", 1)[-1]
                 host, _, port = addr.rpartition(":")
-                self.out_addr = (host, int(port))
+                with self.lock:
+                    if self.out_addr != (host, int(port)) and self.out is not None:
+                        self.out.close()
+                        self.out = None
+                    self.out_addr = (host, int(port))
             gen_stop = threading.Event()
             workers = []
             for kind in ("net_response", "http_response"):
@@ -145,12 +180,17 @@ class Agent:
                     workers.append(t)
             print(f"I! loaded {len(workers)} inputs", file=sys.stderr, flush=True)
             while not self.stop.is_set() and not self.reload.is_set():
-                self.stop.wait(0.2) if not self.reload.wait(0.2) else None
-            self.reload.clear()
+                self.wake.wait(1.0)
+                self.wake.clear()
             gen_stop.set()
             for t in workers:
                 t.join(2)
         return 0
+
+    def signal(self, reload: bool) -> None:
+        """Signal handler body: only flips events (safe whatever the main thread is doing)."""
+        (self.reload if reload else self.stop).set()
+        self.wake.set()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,13 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["--version"] or args[:1] == ["version"]:
         print("Telegraf 1.13.2 (e2et stand-in)")
         return 0
-    if "--config" not in args:
+    url = next((a.split("=", 1)[1] for a in args if a.startswith("--config=")), None)
+    if url is None and "--config" in args[:-1]:
+        url = args[args.index("--config") + 1]
+    if not url:
         print("usage: telegraf --config <url>", file=sys.stderr)
         return 2
-    agent = Agent(args[args.index("--config") + 1])
-    signal.signal(signal.SIGHUP, lambda *_: agent.reload.set())
-    signal.signal(signal.SIGTERM, lambda *_: agent.stop.set())
-    signal.signal(signal.SIGINT, lambda *_: agent.stop.set())
+    agent = Agent(url)
+    signal.signal(signal.SIGHUP, lambda *_: agent.signal(reload=True))
+    signal.signal(signal.SIGTERM, lambda *_: agent.signal(reload=False))
+    signal.signal(signal.SIGINT, lambda *_: agent.signal(reload=False))
     return agent.serve()
 
 

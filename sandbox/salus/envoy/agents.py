@@ -59,13 +59,21 @@ def install_agent(data_path: Path, agent_type: str, version: str, url: str, exe:
     return target
 
 
+def _toml_key(k: Any) -> str:
+    k = str(k)
+    return k if k and all(c.isalnum() or c in "_-" for c in k) else json.dumps(k)
+
+
 def _toml_value(v: Any) -> str:
+    """One TOML value; JSON string escaping is valid TOML basic-string escaping."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
         return str(v)
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
     return json.dumps(str(v))
 
 
@@ -75,17 +83,23 @@ def render_telegraf(ops: dict[str, dict[str, Any]], ingest_bind: str) -> str:
              "[[outputs.socket_writer]]", f'  address = "tcp://{ingest_bind}"',
              '  data_format = "json"', '  json_timestamp_units = "1ms"', ""]
     for op in ops.values():
-        content = json.loads(op["content"])
-        kind = content.pop("type")
+        try:
+            content = json.loads(op["content"])
+            kind = str(content.pop("type"))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            # The real envoy rejects such an op alone; one bad monitor must not stop the others.
+            log.warning("config op %s has no usable telegraf content; skipped", op.get("id"))
+            continue
         lines.append(f"[[inputs.{kind}]]")
         for k, v in content.items():
-            lines.append(f"  {k} = {_toml_value(v)}")
+            if v is not None:
+                lines.append(f"  {_toml_key(k)} = {_toml_value(v)}")
         if op.get("interval"):
             lines.append(f'  interval = "{int(op["interval"])}s"')
         if op.get("extraLabels"):
             lines.append(f"  [inputs.{kind}.tags]")
             for k, v in op["extraLabels"].items():
-                lines.append(f"    {k} = {_toml_value(v)}")
+                lines.append(f"    {_toml_key(k)} = {_toml_value(v)}")
         lines.append("")
     return "\n".join(lines)
 
@@ -134,7 +148,8 @@ class TelegrafRunner:
         self.ops: dict[str, dict[str, Any]] = {}
         self.server = ConfigServer()
         self.proc: subprocess.Popen | None = None
-        self.lock = threading.Lock()
+        self._running_target = ""
+        self.lock = threading.RLock()
         self.stopping = threading.Event()
         threading.Thread(target=self._watch, daemon=True, name="telegraf-watch").start()
 
@@ -147,6 +162,29 @@ class TelegrafRunner:
                     self.ops[op["id"]] = op
             self.server.content = render_telegraf(self.ops, self.ingest_bind)
         self.ensure()
+
+    def installed(self) -> None:
+        """A (re)install happened: start telegraf if it can now run, or restart it when CURRENT
+        moved to another version while it was running (the old binary must not keep running)."""
+        with self.lock:
+            proc = self.proc
+            if proc is not None and proc.poll() is None and self._running_target != self._target():
+                log.info("telegraf version changed; restarting")
+                self._stop_locked()
+        self.ensure(reload=False)
+
+    def reset(self) -> None:
+        """Detached: stop the agent and forget every config op (they are resent on re-attach)."""
+        with self.lock:
+            self.ops.clear()
+            self.server.content = render_telegraf(self.ops, self.ingest_bind)
+            self._stop_locked()
+
+    def _target(self) -> str:
+        try:
+            return os.readlink(self.base / "CURRENT")
+        except OSError:
+            return ""
 
     def binary(self) -> Path:
         return self.base / "CURRENT" / "bin" / "telegraf"
@@ -164,18 +202,25 @@ class TelegrafRunner:
                 return
             if self.ops and self.binary().exists():
                 env = dict(os.environ, INFLUX_TOKEN=self.server.token)
-                self.proc = subprocess.Popen([str(self.binary()), "--config", self.server.url],
-                                             cwd=str(self.base), env=env, stdin=subprocess.DEVNULL)
-                log.info("telegraf started (pid %s) with %d inputs", self.proc.pid, len(self.ops))
+                self._running_target = self._target()
+                try:
+                    self.proc = subprocess.Popen([str(self.binary()), "--config", self.server.url],
+                                                 cwd=str(self.base), env=env, stdin=subprocess.DEVNULL)
+                except OSError as e:
+                    log.error("cannot start telegraf %s: %s", self._running_target, e)
+                    return
+                log.info("telegraf %s started (pid %s) with %d inputs", self._running_target,
+                         self.proc.pid, len(self.ops))
 
     def _watch(self) -> None:
         """Restart telegraf after restartDelay if it dies while it should be running."""
         while not self.stopping.wait(self.restart_delay):
-            proc = self.proc
-            if proc is not None and proc.poll() is not None and self.ops:
-                log.warning("telegraf exited with %s; restarting", proc.returncode)
-                self.proc = None
-                self.ensure(reload=False)
+            with self.lock:
+                proc = self.proc
+                if proc is not None and proc.poll() is not None:
+                    log.warning("telegraf exited with %s; restarting", proc.returncode)
+                    self.proc = None
+            self.ensure(reload=False)
 
     def _stop_locked(self) -> None:
         proc, self.proc = self.proc, None

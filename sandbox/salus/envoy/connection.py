@@ -23,13 +23,17 @@ import grpc
 from ..proto import telemetry_edge_pb2 as pb
 from ..proto import telemetry_edge_pb2_grpc as pb_grpc
 from .agents import TelegrafRunner, install_agent
+from .durations import seconds
 
 log = logging.getLogger("envoy")
 VERSION = "0.17.0-e2et"
 
 
 def discovered_labels() -> dict[str, str]:
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine().lower(), platform.machine().lower())
+    """What the Go envoy discovers, in Go's GOOS/GOARCH naming (selectors are written against it)."""
+    m = platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
+            "i386": "386", "i686": "386"}.get(m, m)
     os_ = {"linux": "linux", "darwin": "darwin", "windows": "windows"}.get(platform.system().lower(), "linux")
     return {"discovered_os": os_, "discovered_arch": arch, "discovered_hostname": socket.gethostname()}
 
@@ -57,12 +61,13 @@ class Envoy:
         self.ingest_bind = cfg.get("ingest", {}).get("telegraf", {}).get("json", {}).get("bind", "localhost:8094")
         agents_cfg = cfg.get("agents") or {}
         self.runner = TelegrafRunner(self.data_path, self.ingest_bind,
-                                     float(str(agents_cfg.get("terminationTimeout", "5s")).rstrip("s")),
-                                     float(str(agents_cfg.get("restartDelay", "1s")).rstrip("s")))
+                                     seconds(agents_cfg.get("terminationTimeout"), 5.0),
+                                     seconds(agents_cfg.get("restartDelay"), 1.0))
         self.envoy_id = ""
         self.stub: pb_grpc.TelemetryAmbassadorStub | None = None
         self.attached = threading.Event()
         self._ingest: socketserver.ThreadingTCPServer | None = None
+        self._current_stream: Any = None
 
     # ----------------------------------------------------------------- main loop
     def run(self) -> int:
@@ -81,7 +86,12 @@ class Envoy:
                         log.error("attach refused: %s", e.details())
                 except OSError as e:
                     log.warning("cannot reach the auth service or ambassador: %s", e)
+                except (KeyError, ValueError) as e:
+                    log.warning("auth service answered without a usable certificate: %s", e)
                 self.attached.clear()
+                # Like the real envoy: a detach stops the agents and forgets their configs; the
+                # ambassador resends everything on the next attach.
+                self.runner.reset()
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
         finally:
@@ -114,14 +124,20 @@ class Envoy:
         if which == "ready":
             log.info("attached as envoy %s (resource %s)", self.envoy_id, self.cfg["resource_id"])
             self.attached.set()
-            threading.Thread(target=self._keepalive, args=(self.envoy_id,), daemon=True).start()
+            threading.Thread(target=self._keepalive, args=(self.envoy_id,), daemon=True,
+                             name="keepalive").start()
         elif which == "install":
             i = ins.install
+            agent_type = pb.AgentType.Name(i.agent.type)
             try:
-                install_agent(self.data_path, pb.AgentType.Name(i.agent.type), i.agent.version, i.url, i.exe)
-                self.runner.ensure(reload=False)
+                install_agent(self.data_path, agent_type, i.agent.version, i.url, i.exe)
             except Exception as e:
-                log.error("install of %s %s failed: %s", pb.AgentType.Name(i.agent.type), i.agent.version, e)
+                log.error("install of %s %s failed: %s", agent_type, i.agent.version, e)
+                return
+            if agent_type == "TELEGRAF":
+                self.runner.installed()
+        elif which == "refresh":
+            log.debug("refresh from the ambassador")
         elif which == "configure":
             ops = [{"id": op.id, "type": pb.ConfigurationOp.Type.Name(op.type), "content": op.content,
                     "extraLabels": dict(op.extraLabels), "interval": op.interval}
@@ -130,12 +146,18 @@ class Envoy:
             self.runner.apply(ops)
 
     def _keepalive(self, envoy_id: str) -> None:
-        interval = float(str((self.cfg.get("ambassador") or {}).get("keepAliveInterval", "45s")).rstrip("s"))
+        """KeepAlive every ``ambassador.keepAliveInterval``; a refusal (e.g. INVALID_ARGUMENT for an
+        id the ambassador forgot) breaks the stream so the main loop re-attaches with a new id."""
+        interval = seconds((self.cfg.get("ambassador") or {}).get("keepAliveInterval"), 45.0)
+        stub = self.stub
         while not self.stop_event.wait(interval) and self.envoy_id == envoy_id and self.attached.is_set():
             try:
-                self.stub.KeepAlive(pb.KeepAliveRequest(), metadata=[("x-envoy-id", envoy_id)], timeout=5)
+                stub.KeepAlive(pb.KeepAliveRequest(), metadata=[("x-envoy-id", envoy_id)], timeout=5)
             except grpc.RpcError as e:
-                log.warning("keep-alive failed: %s", e.code())
+                log.warning("keep-alive refused (%s); re-attaching", e.code())
+                stream = self._current_stream
+                if stream is not None and self.envoy_id == envoy_id:
+                    stream.cancel()
                 return
 
     # ----------------------------------------------------------------- ingest
@@ -181,7 +203,7 @@ class Envoy:
     # ----------------------------------------------------------------- stop
     def request_stop(self) -> None:
         self.stop_event.set()
-        stream = getattr(self, "_current_stream", None)
+        stream = self._current_stream
         if stream is not None:
             stream.cancel()
 
