@@ -1,0 +1,229 @@
+"""The release tarball, the downloads app, the envoy's in-memory telegraf config, and the
+telegraf stand-in run exactly as the envoy runs it (extracted executable, config over HTTP)."""
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import tomllib
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from sandbox.salus.envoy.agents import ConfigServer, render_telegraf
+from sandbox.salus.http.downloads import build_downloads_app
+from sandbox.salus.releases import build_telegraf_release
+
+from edge_support import AiohttpThread, HttpServerThread, free_port, iter_lines, poll
+
+
+# ------------------------------------------------------------------------------ release + downloads
+def test_release_tarball_layout(tmp_path: Path) -> None:
+    path = build_telegraf_release(tmp_path, "1.13.2", "linux-amd64")
+    assert path.name == "telegraf-1.13.2-linux-amd64.tar.gz"
+    with tarfile.open(path, "r:gz") as tar:
+        names = tar.getnames()
+        exe = tar.getmember("./telegraf/telegraf")
+        script = tar.extractfile(exe).read().decode()
+    assert {"./telegraf/telegraf", "./telegraf/telegraf.conf", "./README"} <= set(names)
+    assert exe.isfile() and exe.mode & 0o111
+    assert script.splitlines()[0] == f"#!{sys.executable}"
+    assert "def net_response" in script
+    assert build_telegraf_release(tmp_path, "1.13.2", "linux-amd64") == path   # idempotent
+
+
+def test_downloads_app_serves_releases(tmp_path: Path) -> None:
+    path = build_telegraf_release(tmp_path, "1.13.2", "linux-amd64")
+    srv = AiohttpThread(build_downloads_app(tmp_path))
+    try:
+        with urllib.request.urlopen(f"{srv.url}/releases/{path.name}", timeout=5) as resp:
+            assert resp.read() == path.read_bytes()
+        for missing in ("/releases/nope.tar.gz", "/releases/", "/releases/../README"):
+            with pytest.raises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(f"{srv.url}{missing}", timeout=5)
+            assert e.value.code in (403, 404)
+    finally:
+        srv.close()
+
+
+# ------------------------------------------------------------------------------ config rendering
+def op(op_id: str, content: dict[str, Any], interval: int = 60, **labels: str) -> dict[str, Any]:
+    return {"id": op_id, "type": "CREATE", "content": json.dumps(content), "interval": interval,
+            "extraLabels": labels}
+
+
+def test_render_telegraf_is_the_envoy_conversion() -> None:
+    ops = {"a": op("a", {"type": "net_response", "protocol": "tcp", "address": "h:1", "timeout": "3s"},
+                   60, monitor_id="m1", monitor_type="net_response"),
+           "b": op("b", {"type": "http_response", "urls": ["http://x/\"q\""], "follow_redirects": False,
+                         "headers": {"X-A": "1"}}, 5, monitor_id="m2"),
+           "bad": {"id": "bad", "content": "not json", "interval": 1, "extraLabels": {}}}
+    conf = tomllib.loads(render_telegraf(ops, "127.0.0.1:8094"))
+    assert conf["agent"] == {"omit_hostname": True}
+    assert conf["outputs"]["socket_writer"] == [{"address": "tcp://127.0.0.1:8094", "data_format": "json",
+                                                 "json_timestamp_units": "1ms"}]
+    [net] = conf["inputs"]["net_response"]
+    assert net == {"protocol": "tcp", "address": "h:1", "timeout": "3s", "interval": "60s",
+                   "tags": {"monitor_id": "m1", "monitor_type": "net_response"}}
+    [http_in] = conf["inputs"]["http_response"]
+    assert http_in["urls"] == ['http://x/"q"'] and http_in["headers"] == {"X-A": "1"}
+    assert http_in["interval"] == "5s" and http_in["tags"] == {"monitor_id": "m2"}
+
+
+def test_config_server_requires_the_token() -> None:
+    server = ConfigServer()
+    server.content = "x = 1\n"
+    try:
+        req = urllib.request.Request(server.url, headers={"Authorization": f"Token {server.token}"})
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            assert resp.read() == b"x = 1\n"
+        for headers in ({}, {"Authorization": "Token wrong"}, {"Authorization": f"Bearer {server.token}"}):
+            with pytest.raises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(urllib.request.Request(server.url, headers=headers), timeout=5)
+            assert e.value.code == 401
+    finally:
+        server.close()
+
+
+# ------------------------------------------------------------------------------ the stand-in itself
+class Collector:
+    """The envoy's ingest side: a TCP listener gathering telegraf JSON lines."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.lines: "queue.Queue[dict[str, Any]]" = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> None:
+        with conn:
+            for line in iter_lines(conn):
+                item = json.loads(line)
+                self.seen.append(item)
+
+    def matching(self, **tags: str) -> list[dict[str, Any]]:
+        return [m for m in list(self.seen) if all(m["tags"].get(k) == v for k, v in tags.items())]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def telegraf_exe(tmp_path: Path) -> Path:
+    """The executable extracted from the release tarball, as the envoy installs it."""
+    tarball = build_telegraf_release(tmp_path / "rel", "1.13.2", "linux-amd64")
+    target = tmp_path / "bin" / "telegraf"
+    target.parent.mkdir()
+    with tarfile.open(tarball, "r:gz") as tar:
+        target.write_bytes(tar.extractfile("./telegraf/telegraf").read())
+    target.chmod(0o755)
+    return target
+
+
+@pytest.fixture
+def web() -> Iterator[str]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = b"all good"
+            self.send_response(200 if self.path == "/ok" else 503)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    srv = HttpServerThread(Handler)
+    yield srv.url
+    srv.close()
+
+
+def test_standin_probes_real_sockets_reloads_on_sighup_and_stops_on_sigterm(
+        telegraf_exe: Path, web: str) -> None:
+    collector = Collector()
+    listener = socket.create_server(("127.0.0.1", 0))
+    open_port, closed_port = listener.getsockname()[1], free_port()
+    server = ConfigServer()
+    ops = {"closed": op("closed", {"type": "net_response", "address": f"127.0.0.1:{closed_port}",
+                                   "timeout": "1s"}, 1, monitor_id="closed"),
+           "open": op("open", {"type": "net_response", "address": f"127.0.0.1:{open_port}",
+                               "protocol": "tcp", "timeout": "1s"}, 1, monitor_id="open"),
+           "http": op("http", {"type": "http_response", "urls": [f"{web}/ok"], "method": "GET",
+                               "response_timeout": "2s", "response_string_match": "good"}, 1, monitor_id="http"),
+           "http503": op("http503", {"type": "http_response", "urls": [f"{web}/down"]}, 1, monitor_id="h503"),
+           "httpdead": op("httpdead", {"type": "http_response", "urls": [f"http://127.0.0.1:{closed_port}/"]},
+                          1, monitor_id="hdead")}
+    server.content = render_telegraf(ops, collector.address)
+    proc = subprocess.Popen([str(telegraf_exe), "--config", server.url],
+                            env=dict(os.environ, INFLUX_TOKEN=server.token), cwd=str(telegraf_exe.parent),
+                            stderr=subprocess.PIPE)
+    try:
+        for mid in ("closed", "open", "http", "h503", "hdead"):
+            poll(lambda: collector.matching(monitor_id=mid), 10, f"a sample from {mid}")
+        closed = collector.matching(monitor_id="closed")[0]
+        assert closed["name"] == "net_response"
+        assert closed["fields"]["result_code"] == 2 and closed["fields"]["response_time"] >= 0
+        assert closed["tags"] == {"server": "127.0.0.1", "port": str(closed_port), "protocol": "tcp",
+                                  "result": "connection_failed", "monitor_id": "closed"}
+        assert isinstance(closed["timestamp"], int) and abs(closed["timestamp"] / 1000 - time.time()) < 30
+        assert collector.matching(monitor_id="open")[0]["fields"]["result_code"] == 0
+        ok = collector.matching(monitor_id="http")[0]
+        assert ok["name"] == "http_response"
+        assert ok["tags"]["server"] == f"{web}/ok" and ok["tags"]["method"] == "GET"
+        assert ok["tags"]["result"] == "success"
+        assert ok["fields"]["result_code"] == 0 and ok["fields"]["http_response_code"] == 200
+        down = collector.matching(monitor_id="h503")[0]["fields"]
+        assert (down["result_code"], down["http_response_code"]) == (0, 503)
+        assert collector.matching(monitor_id="hdead")[0]["fields"]["result_code"] == 3
+
+        # interval ticks: a second sample arrives about one interval later, not a burst
+        poll(lambda: len(collector.matching(monitor_id="open")) >= 2, 5, "a second tick")
+        first, second = collector.matching(monitor_id="open")[:2]
+        assert 500 <= second["timestamp"] - first["timestamp"] <= 2500
+
+        # SIGHUP: reload the config served at the same URL
+        ops["new"] = op("new", {"type": "net_response", "address": f"127.0.0.1:{open_port}"}, 1,
+                        monitor_id="after-reload")
+        server.content = render_telegraf(ops, collector.address)
+        proc.send_signal(signal.SIGHUP)
+        poll(lambda: collector.matching(monitor_id="after-reload"), 10, "a sample after SIGHUP")
+
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(5) == 0
+        assert time.monotonic() - t0 < 3, "SIGTERM must stop the agent promptly"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        server.close()
+        collector.close()
+        listener.close()
+    assert server.token not in stderr
+
+
+def test_standin_refuses_without_config_and_reports_version(telegraf_exe: Path) -> None:
+    assert subprocess.run([str(telegraf_exe)], capture_output=True, timeout=10).returncode == 2
+    out = subprocess.run([str(telegraf_exe), "--version"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0 and "Telegraf" in out.stdout
