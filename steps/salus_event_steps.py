@@ -36,6 +36,7 @@ def policy_monitor(context):
 
 
 @then("a {state} {check} check event is published for this run's resource and tenant")
+@then("an {state} {check} check event is published for this run's resource and tenant")
 @given("a {state} {check} check event has been published for this run's resource")
 def event_published(context, state, check):
     world_of(context).expect_event(context.scenario_state["event_watch"], CHECKS[check], state,

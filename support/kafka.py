@@ -63,7 +63,7 @@ class Expectation:
 def consumer_options(settings: Any) -> dict[str, Any]:
     k = settings.kafka
     opts: dict[str, Any] = {"bootstrap_servers": k.brokers, "group_id": None, "enable_auto_commit": False,
-                            "request_timeout_ms": 10000, "api_version_auto_timeout_ms": 5000,
+                            "request_timeout_ms": 10000,
                             "reconnect_backoff_max_ms": 1000, "fetch_max_wait_ms": 100,
                             "security_protocol": k.security_protocol}
     if k.security_protocol in ("SSL", "SASL_SSL"):

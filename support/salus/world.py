@@ -173,13 +173,16 @@ class SalusWorld:
     def public_zone(self) -> str:
         return self.settings.zones.public
 
-    def private_zone(self) -> str:
+    def private_zone(self, purpose: str = "envoys") -> str:
+        """A run-scoped private zone. The monitoring envoy polls a zone of its own, so the platform
+        can only bind this run's remote monitors to the envoy that runs the agent (a real MM picks
+        any envoy attached to the zone as poller)."""
         def make() -> str:
             name = self.run.names.private_zone()
             self.zones.create_private(name)
             self.run_cleanup.push(f"delete zone {name}", lambda: self.zones.delete(name))
             return name
-        return self._once("private_zone", make)
+        return self._once(f"private_zone:{purpose}", make)
 
     def zone_names(self) -> list[str]:
         return [z.get("name") for z in self.zones.list()]
@@ -308,7 +311,7 @@ class SalusWorld:
     def monitoring_envoy(self) -> EnvoyProcess:
         """One envoy per run with the telegraf agent installed, polling this run's private zone."""
         def make() -> EnvoyProcess:
-            envoy = self.start_envoy(self.private_zone(), scope="run")
+            envoy = self.start_envoy(self.private_zone("poller"), scope="run")
             self.wait_attached(envoy)
             self.install_release(envoy, scope="run")
             self.wait_agent_binary(envoy, self.telegraf_release())
@@ -339,7 +342,7 @@ class SalusWorld:
         m = self.monitors.create({
             "name": self.run.names.name("tcp"), "resourceId": envoy.resource_id, "interval": self._interval(),
             "metadata": self.run.stamp(),
-            "details": {"type": "remote", "monitoringZones": [self.private_zone()],
+            "details": {"type": "remote", "monitoringZones": [self.private_zone("poller")],
                         "plugin": {"type": "net_response", "protocol": "tcp", "host": host, "port": port,
                                    "timeout": "PT2S"}}})
         self._scenario(f"delete monitor {m['id']}", lambda: self.monitors.delete(m["id"]))
