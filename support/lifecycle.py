@@ -148,3 +148,6 @@ def stop_run(context: Any) -> None:
     if stack is not None:
         for f in stack.run() or []:
             log.warning("run cleanup failed: %s", f)
+    run = getattr(context, "run", None)
+    if run is not None:
+        run.remove_temp()
