@@ -13,6 +13,7 @@ import logging
 import queue
 import re
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -50,6 +51,11 @@ def _rfc3339(ms: int) -> str:
 
 
 class Ambassador(pb_grpc.TelemetryAmbassadorServicer):
+    """One per sandbox; thread-safe (gRPC handler threads plus domain-change callbacks)."""
+
+    #: seconds of silence after which a ``refresh`` is sent (real ``envoyRefreshInterval``: 45 s)
+    refresh_interval: float = 45.0
+
     def __init__(self, ctx: SandboxContext) -> None:
         self.ctx = ctx
         self.sessions: dict[str, Session] = {}
@@ -59,7 +65,8 @@ class Ambassador(pb_grpc.TelemetryAmbassadorServicer):
 
     # ----------------------------------------------------------------- lifecycle
     def start(self, host: str, port: int) -> int:
-        cert, key = self.ctx.extra["ambassador_server_cert"]
+        cert, key = (self.ctx.extra.get("ambassador_server_cert")
+                     or self.ctx.pki.server_cert([host, "127.0.0.1", "localhost"]))
         creds = grpc.ssl_server_credentials([(key.encode(), cert.encode())],
                                             root_certificates=self.ctx.pki.ca_pem.encode(),
                                             require_client_auth=True)
@@ -129,13 +136,17 @@ class Ambassador(pb_grpc.TelemetryAmbassadorServicer):
                                       "tenantId": tenant, "envoyAddress": envoy.address.rsplit(":", 1)[0]},
                                      topics.TYPE_IDS["AttachEvent"])
             self._reconcile(session)
+            last_sent = time.monotonic()
             while context.is_active():
                 try:
                     item = session.outbox.get(timeout=0.5)
                 except queue.Empty:
-                    continue
+                    if time.monotonic() - last_sent < self.refresh_interval:
+                        continue
+                    item = pb.EnvoyInstruction(refresh=pb.EnvoyInstructionRefresh())
                 if item is _STOP:
                     break
+                last_sent = time.monotonic()
                 yield item
         finally:
             self._detach(session)

@@ -271,3 +271,9 @@ def test_fault_install_wrong_path(rig: AmbassadorRig, stub) -> None:
     reader = attach(stub)
     install = reader.next_of("install").install
     assert install.agent.version != "1.13.2" and install.agent.version.startswith("1.13.2")
+
+
+def test_refresh_is_sent_when_the_stream_is_quiet(rig: AmbassadorRig, stub) -> None:
+    rig.ambassador.refresh_interval = 0.2
+    reader = attach(stub)
+    assert reader.next_of("refresh", timeout=5).WhichOneof("details") == "refresh"

@@ -223,3 +223,42 @@ def test_version_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
                                             ("junk", 7.0), (None, 7.0)])
 def test_go_durations(text: Any, expected: float) -> None:
     assert seconds(text, 7.0) == expected
+
+
+# ------------------------------------------------------------------------------ with the real domain
+def test_remote_monitor_chain_with_the_real_domain(
+        rig: AmbassadorRig, servers: dict[str, str], envoys: list[EnvoyRun], tmp_path: Path) -> None:
+    """Same chain, but the ambassador talks to ``SalusDomain``: guards the seam between them."""
+    from sandbox.salus.ambassador import Ambassador
+    from sandbox.salus.domain import SalusDomain
+    rig.ambassador.stop(0.1)
+    domain = SalusDomain(rig.ctx)
+    rig.ctx.domain = domain
+    rig.ambassador = amb = Ambassador(rig.ctx)       # same PKI, now wired to the real domain
+    rig.port = amb.start("127.0.0.1", 0)
+    try:
+        closed_port = free_port()
+        release = domain.create_release({"type": "TELEGRAF", "version": VERSION, "url": servers["release"],
+                                         "exe": EXE, "labels": {"agent_discovered_os": "linux"}})
+        domain.create_install(TENANT, {"agentReleaseId": release["id"], "labelSelector": {}})
+        domain.create_private_zone(TENANT, {"name": "e2e_zone"})
+        domain.create_resource(TENANT, {"resourceId": "r-target", "presenceMonitoringEnabled": True,
+                                        "labels": {"role": "target"}})
+        monitor = domain.create_monitor(TENANT, {
+            "name": "tcp", "resourceId": "r-target", "interval": "PT1S",
+            "details": {"type": "remote", "monitoringZones": ["e2e_zone"],
+                        "plugin": {"type": "net_response", "host": "127.0.0.1", "port": closed_port}}})
+        envoy = EnvoyRun(tmp_path, rig, servers["auth"], "poller-r", zone="e2e_zone")
+        envoys.append(envoy)
+        [(_, key, value, _)] = poll(lambda: rig.bus.on(topics.METRICS)[:1], 20, "a UMF from the poller")
+        umf = json.loads(value)
+        assert key == f"{TENANT},r-target,net_response"
+        assert umf["tenantId"] == TENANT and umf["deviceMetadata"] == {"role": "target"}
+        assert umf["systemMetadata"]["monitor_id"] == monitor["id"]
+        assert umf["systemMetadata"]["monitoring_zone_id"] == "e2e_zone"
+        assert {m["name"]: m.get("float") for m in umf["metrics"]}["result_code"] == 2.0
+        envoy.proc.send_signal(signal.SIGTERM)
+        assert envoy.proc.wait(10) == 0
+    finally:
+        amb.stop(0.1)
+        domain.close()

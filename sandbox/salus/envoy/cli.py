@@ -64,6 +64,9 @@ def load_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # gRPC's C core logs handshake details at INFO when asked to; errors are enough here (and
+    # our own log lines say what failed). Must be set before grpc is first imported.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     p = argparse.ArgumentParser(prog="telemetry-envoy")
     p.add_argument("--debug", "-d", action="store_true")
     sub = p.add_subparsers(dest="cmd", required=True)

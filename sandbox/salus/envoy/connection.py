@@ -208,6 +208,8 @@ class Envoy:
             stream.cancel()
 
     def shutdown(self) -> None:
+        """Stop agents (terminate, then kill after terminationTimeout) so no child outlives us."""
+        log.info("stopping: terminating agents")
         self.runner.stop()
         if self._ingest is not None:
             self._ingest.shutdown()
