@@ -16,8 +16,12 @@ from sandbox.salus.pki import Pki
 from sandbox.salus.proto import telemetry_edge_pb2 as pb
 from sandbox.salus.proto import telemetry_edge_pb2_grpc as pb_grpc
 
-from edge_support import (TENANT, AmbassadorRig, StreamReader, install_dto, net_monitor, poll,
-                          start_ambassador, summary)
+try:  # works whether or not tests/sandbox is a package
+    from .edge_support import (TENANT, AmbassadorRig, StreamReader, install_dto, net_monitor, poll,
+                               start_ambassador, summary)
+except ImportError:
+    from edge_support import (TENANT, AmbassadorRig, StreamReader, install_dto, net_monitor, poll,
+                              start_ambassador, summary)  # type: ignore[no-redef]
 
 RELEASE_URL = "http://127.0.0.1:9/releases/telegraf-1.13.2-linux-amd64.tar.gz"
 

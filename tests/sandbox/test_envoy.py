@@ -23,8 +23,14 @@ from sandbox.salus.envoy.durations import seconds
 from sandbox.salus.http.downloads import build_downloads_app
 from sandbox.salus.releases import build_telegraf_release
 
-from edge_support import (REPO_ROOT, TENANT, AiohttpThread, AmbassadorRig, auth_service, free_port,
-                          install_dto, net_monitor, poll, start_ambassador)
+try:  # works whether or not tests/sandbox is a package
+    from .edge_support import (REPO_ROOT, TENANT, AiohttpThread, AmbassadorRig, auth_service,
+                               free_port, install_dto, net_monitor,
+                               poll, start_ambassador)
+except ImportError:
+    from edge_support import (REPO_ROOT, TENANT, AiohttpThread, AmbassadorRig, auth_service,
+                              free_port, install_dto, net_monitor,
+                              poll, start_ambassador)  # type: ignore[no-redef]
 
 VERSION = "1.13.2"
 EXE = "./telegraf/telegraf"

@@ -25,7 +25,10 @@ from sandbox.salus.envoy.agents import ConfigServer, render_telegraf
 from sandbox.salus.http.downloads import build_downloads_app
 from sandbox.salus.releases import build_telegraf_release
 
-from edge_support import AiohttpThread, HttpServerThread, free_port, iter_lines, poll
+try:  # works whether or not tests/sandbox is a package
+    from .edge_support import (AiohttpThread, HttpServerThread, free_port, iter_lines, poll)
+except ImportError:
+    from edge_support import (AiohttpThread, HttpServerThread, free_port, iter_lines, poll)  # type: ignore[no-redef]
 
 
 # ------------------------------------------------------------------------------ release + downloads
