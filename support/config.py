@@ -1,11 +1,16 @@
 """Profiles → typed settings.
 
 `local` (default) means "a sandbox": its settings come from the profile file the sandbox writes
-(``E2ET_SANDBOX_PROFILE``). `dev`, `staging`, `prod` come from ``profiles/<name>.yaml``;
-``E2ET_CONFIG`` names any other YAML file. On top, environment variables override everything:
-``E2ET_<SECTION>__<KEY>`` (e.g. ``E2ET_EVENTS__TIMEOUT=60``) and the earlier Go tool's names
-(``E2ET_PUBLIC_API_URL``, ``E2ET_REGULAR_API_KEY`` …), whose dotted YAML keys are accepted too.
-Secrets come only from the environment, ``*_file`` keys, or the sandbox-written profile.
+(``E2ET_SANDBOX_PROFILE``; the run lifecycle starts the sandbox and sets it). `dev`, `staging`,
+`prod` come from ``profiles/<name>.yaml``; ``E2ET_CONFIG`` names any other YAML file.
+
+On top, environment variables override everything: ``E2ET_<SECTION>__<KEY>`` (e.g.
+``E2ET_EVENTS__TIMEOUT=60``) and the earlier Go tool's names (``E2ET_PUBLIC_API_URL``,
+``E2ET_REGULAR_API_KEY`` …, contract §8), whose dotted YAML keys (flat ``public.api.url: …`` or
+nested the way viper reads them) are accepted in files too — so existing configs keep working.
+
+Secrets come only from the environment, ``*_file`` keys, or the sandbox-written profile: a real
+profile is committed to git, so a literal secret there is refused with a ConfigError.
 """
 from __future__ import annotations
 
@@ -15,11 +20,12 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+PROFILE_DIR = REPO_ROOT / "profiles"
 PROFILES = ("local", "dev", "staging", "prod")
 SECRET_KEYS = {("regular", "api_key"), ("admin", "api_key"), ("admin", "password"), ("kafka", "sasl_password")}
 
@@ -37,11 +43,21 @@ LEGACY_KEYS: dict[str, tuple[str, str]] = {
     "mode": ("legacy", "mode"),
 }
 LEGACY_ENV = {"E2ET_" + k.upper().replace(".", "_").replace("-", "_"): v for k, v in LEGACY_KEYS.items()}
+#: Dotted prefixes under which a nested (viper-style) YAML may hold a legacy key.
+_LEGACY_PREFIXES = {".".join(k.split(".")[:i]) for k in LEGACY_KEYS for i in range(1, k.count(".") + 1)}
+
+#: The env var to name when a key is missing or wrong (the Go tool's names where they exist).
+ENV_HINT = {f"{s}.{k}": e for e, (s, k) in LEGACY_ENV.items() if s != "legacy"}
+
+
+def env_name(section: str, key: str) -> str:
+    """The env var a user should set for a key: the Go tool's flat name, else the nested one."""
+    return ENV_HINT.get(f"{section}.{key}", f"E2ET_{section.upper()}__{key.upper()}")
 
 
 def go_duration(value: Any) -> float:
-    """``5m``, ``30s``, ``1h30m``, ``500ms`` or a number of seconds."""
-    if isinstance(value, (int, float)):
+    """``5m``, ``30s``, ``1h30m``, ``500ms`` or a plain number of seconds (Go-e2et used durations)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     s = str(value).strip()
     try:
@@ -50,7 +66,7 @@ def go_duration(value: Any) -> float:
         pass
     parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", s)
     if not parts or "".join(a + b for a, b in parts) != s:
-        raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 5m)")
+        raise ValueError(f"not a duration: {value!r} (use seconds, or e.g. 30s, 5m)")
     mult = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
     return sum(float(n) * mult[u] for n, u in parts)
 
@@ -64,6 +80,15 @@ class Tenant(_M):
     dedicated: bool = False
     account_type: str = "e2et_managed"
 
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id(cls, v: Any) -> str:
+        # YAML reads 123456 as an int; tenant ids are strings (numeric or ``type:number``, §1.1).
+        v = str(v).strip() if v is not None else ""
+        if not re.fullmatch(r"[A-Za-z]+:\d+|\d+|[A-Za-z0-9_:-]+", v):
+            raise ValueError(f"tenant id {v!r} is not numeric or type:number")
+        return v
+
 
 class Url(_M):
     url: str
@@ -71,8 +96,9 @@ class Url(_M):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", v or ""):
+        if not re.match(r"^https?://[^/\s:]+(:\d+)?(/\S*)?$", v or ""):
             raise ValueError(f"not an http(s) URL: {v!r}")
+        # Go-e2et's URLs end with "/" and paths are appended: keep that invariant.
         return v if v.endswith("/") else v + "/"
 
 
@@ -81,9 +107,21 @@ class User(_M):
     api_key: SecretStr | None = None
     password: SecretStr | None = None
 
+    @field_validator("api_key", "password", mode="before")
+    @classmethod
+    def _blank(cls, v: Any) -> Any:
+        return None if v in ("", None) else v
+
 
 class Ambassador(_M):
     address: str
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        if not re.fullmatch(r"[^:\s/]+:\d{1,5}", v or ""):
+            raise ValueError(f"ambassador address {v!r} is not host:port")
+        return v
 
 
 class Kafka(_M):
@@ -93,9 +131,27 @@ class Kafka(_M):
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
     cert_dir: str | None = None
-    sasl_mechanism: str | None = None
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer(cls, data: Any) -> Any:
+        """Go-e2et had no protocol key: TLS files given (``cert.file``…) meant TLS; relative file
+        names were relative to ``cert.dir``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        base = data.get("cert_dir")
+        for k in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            if base and data.get(k) and not os.path.isabs(str(data[k])):
+                data[k] = os.path.join(str(base), str(data[k]))
+        if not data.get("security_protocol"):
+            data["security_protocol"] = "SSL" if (data.get("ssl_cafile") or data.get("ssl_certfile")) else "PLAINTEXT"
+        else:
+            data["security_protocol"] = str(data["security_protocol"]).upper()
+        return data
 
     @field_validator("brokers", mode="before")
     @classmethod
@@ -127,6 +183,8 @@ class Events(_M):
 
 
 class AgentRelease(_M):
+    """The release to create when the catalog has no valid one for this os/arch (admin needed)."""
+
     type: str = "TELEGRAF"
     version: str | None = None
     url: str | None = None
@@ -136,22 +194,33 @@ class AgentRelease(_M):
 class Envoy(_M):
     executable: str | None = None
     command: list[str] | None = None
+    tarball_url: str | None = None
     tarball_url_linux: str | None = None
     tarball_url_darwin: str | None = None
     extra_config: dict[str, Any] = Field(default_factory=dict)
 
 
 class Zones(_M):
-    public: str = "public/us_central_1"
+    public: str | None = "public/us_central_1"
 
 
 class Monitors(_M):
     interval: int = 30
     probe_host: str = "127.0.0.1"
 
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _interval(cls, v: Any) -> int:
+        return max(1, int(go_duration(v)))
+
 
 class Http(_M):
     timeout: float = 10.0
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, v: Any) -> float:
+        return go_duration(v)
 
 
 class SandboxInfo(_M):
@@ -182,6 +251,7 @@ class Settings(_M):
     sandbox: SandboxInfo | None = None
 
     def capabilities(self) -> set[str]:
+        """What this profile can exercise; scenarios needing a missing one are skipped, not failed."""
         caps = {"public_api", "kafka"}
         if self.admin and self.admin.username and (self.admin.api_key or self.admin.password) and self.admin_api:
             caps.add("admin")
@@ -189,11 +259,17 @@ class Settings(_M):
             caps.add("public_zone")
         if self.kafka.security_protocol in ("SSL", "SASL_SSL"):
             caps.add("kafka_tls")
+        if self.kafka.security_protocol.startswith("SASL"):
+            caps.add("kafka_sasl")
         if self.sandbox and self.sandbox.control_url:
             caps.add("faults")
+        if self.envoy.executable or self.envoy.command or self.envoy.tarball_url or self.envoy.tarball_url_linux \
+                or self.envoy.tarball_url_darwin:
+            caps.add("envoy")
         return caps
 
     def secrets(self) -> list[str]:
+        """Every secret value, for redaction filters (logs, curl evidence, reports)."""
         vals = []
         for user in (self.regular, self.admin):
             if user:
@@ -206,115 +282,153 @@ class Settings(_M):
         """Everything but secrets (for environment.properties, logs and reports)."""
         data = self.model_dump(mode="json")
         for section, key in SECRET_KEYS:
-            if isinstance(data.get(section), dict) and data[section].get(key):
-                data[section][key] = "***"
+            if isinstance(data.get(section), dict) and key in data[section]:
+                data[section][key] = "***" if data[section][key] else None
         return data
 
 
 # ----------------------------------------------------------------------------- loading
-def _read_yaml(path: Path) -> dict[str, Any]:
+def known_profiles() -> list[str]:
+    extra = sorted(p.stem for p in PROFILE_DIR.glob("*.yaml") if p.stem not in PROFILES) if PROFILE_DIR.is_dir() else []
+    return list(PROFILES) + extra
+
+
+def _read_yaml(path: Path, hint: str) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} not found: create it or point E2ET_CONFIG at an existing file") from None
+        raise ConfigError(f"config file {path} not found: {hint}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where} is not valid YAML ({getattr(e, 'problem', e)}): fix the syntax") from None
+        raise ConfigError(f"{path}{where} is not valid YAML ({getattr(e, 'problem', None) or e}): "
+                          "fix the syntax there") from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path} must be a YAML mapping of settings, not {type(raw).__name__}")
+        raise ConfigError(f"{path} must be a YAML mapping of settings, not a {type(raw).__name__}: "
+                          "see profiles/dev.yaml for the shape")
     return raw
 
 
-def _put(data: dict[str, Any], section: str, key: str, value: Any) -> None:
-    node = data.setdefault(section, {})
-    if not isinstance(node, dict):
-        node = data[section] = {}
-    node[key] = value
+def _put(data: dict[str, Any], path: list[str], value: Any) -> None:
+    node = data
+    for part in path[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = node[part] = {}
+        node = nxt
+    node[path[-1]] = value
+
+
+def _flatten_legacy(raw: dict[str, Any]) -> dict[str, Any]:
+    """Our nested shape from a file mixing it with Go-e2et keys (flat dotted or viper-nested)."""
+    data: dict[str, Any] = {}
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for k, v in node.items():
+            path = f"{prefix}.{k}" if prefix else str(k)
+            if path in LEGACY_KEYS and not isinstance(v, dict):
+                _put(data, list(LEGACY_KEYS[path]), v)
+            elif isinstance(v, dict) and (path in _LEGACY_PREFIXES or path in Settings.model_fields):
+                walk(v, path)
+            else:
+                _put(data, path.split("."), v)
+    walk(raw, "")
+    return data
+
+
+def _read_secret_file(where: str, path: str) -> str:
+    try:
+        return Path(path).expanduser().read_text().strip()
+    except OSError as e:
+        raise ConfigError(f"{where}: secret file {path} unreadable ({e.strerror}): fix the path") from None
 
 
 def _normalise(raw: dict[str, Any], source: str, allow_inline_secrets: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for k, v in raw.items():
-        if k in LEGACY_KEYS:
-            section, key = LEGACY_KEYS[k]
-            _put(data, section, key, v)
-        elif isinstance(v, dict) and isinstance(data.get(k), dict):
-            data[k].update(v)
-        else:
-            data[k] = v
+    data = _flatten_legacy(raw)
+    unknown = sorted(k for k in data if k not in Settings.model_fields and k != "legacy")
+    if unknown:
+        raise ConfigError(f"{source}: unknown key {unknown[0]!r}: remove it or use one of "
+                          f"{', '.join(Settings.model_fields)}")
     for section, key in SECRET_KEYS:
         node = data.get(section)
-        if isinstance(node, dict):
-            file_key = f"{key}_file"
-            if node.get(file_key):
-                try:
-                    node[key] = Path(node.pop(file_key)).read_text().strip()
-                except OSError as e:
-                    raise ConfigError(f"{source}: {section}.{file_key} unreadable ({e.strerror}): fix the path") from None
-            elif node.get(key) and not allow_inline_secrets:
-                env = f"E2ET_{section.upper()}__{key.upper()}"
-                raise ConfigError(f"{source}: {section}.{key} is a secret and must not be written in a config "
-                                  f"file: set {env} or {section}.{file_key} instead")
+        if not isinstance(node, dict):
+            continue
+        file_key = f"{key}_file"
+        if node.get(file_key):
+            node[key] = _read_secret_file(f"{source} {section}.{file_key}", str(node.pop(file_key)))
+        elif node.get(key) and not allow_inline_secrets:
+            raise ConfigError(f"{source}: {section}.{key} is a secret and must not be written in a config "
+                              f"file: set {env_name(section, key)} or {section}.{file_key} instead")
     return data
 
 
 def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
-    for name, value in env.items():
+    for name, value in sorted(env.items()):
         if name in LEGACY_ENV:
-            _put(data, *LEGACY_ENV[name], value)
+            _put(data, list(LEGACY_ENV[name]), value)
         elif name.startswith("E2ET_") and "__" in name:
-            section, _, key = name[5:].lower().partition("__")
-            if key.endswith("_file") and (section, key[:-5]) in SECRET_KEYS:
-                try:
-                    _put(data, section, key[:-5], Path(value).read_text().strip())
-                except OSError as e:
-                    raise ConfigError(f"{name}={value} unreadable ({e.strerror}): fix the path") from None
+            path = name[5:].lower().split("__")
+            if path[0] not in Settings.model_fields:
+                raise ConfigError(f"{name}: unknown setting section {path[0]!r}: use one of "
+                                  f"{', '.join(Settings.model_fields)}")
+            if len(path) == 2 and path[1].endswith("_file") and (path[0], path[1][:-5]) in SECRET_KEYS:
+                _put(data, [path[0], path[1][:-5]], _read_secret_file(name, value))
             else:
-                _put(data, section, key, value)
+                _put(data, path, value)
 
 
-ENV_HINT = {
-    ("identity", "url"): "E2ET_IDENTITY_URL", ("public_api", "url"): "E2ET_PUBLIC_API_URL",
-    ("admin_api", "url"): "E2ET_ADMIN_API_URL", ("auth_service", "url"): "E2ET_AUTH_URL",
-    ("ambassador", "address"): "E2ET_AMBASSADOR_ADDRESS", ("kafka", "brokers"): "E2ET_KAFKA_BROKERS",
-    ("tenant", "id"): "E2ET_TENANT_ID", ("regular", "api_key"): "E2ET_REGULAR_API_KEY",
-}
+def _validation_error(e: ValidationError, profile: str, source: str) -> ConfigError:
+    err = e.errors()[0]
+    loc = [str(x) for x in err["loc"]]
+    key = ".".join(loc)
+    hint = env_name(loc[0], loc[1]) if len(loc) >= 2 else f"E2ET_{loc[0].upper()}__…" if loc else ""
+    if err["type"] == "missing":
+        return ConfigError(f"profile {profile}: {key} is missing: set it in {source} or set {hint}")
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return ConfigError(f"profile {profile}: {key}: {msg}: fix it in {source} or set {hint}")
 
 
 def load_settings(profile: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """The run's settings: profile file (or sandbox file, or ``E2ET_CONFIG``) + env overrides.
+
+    Every problem is a one-line ``ConfigError`` naming the key and how to fix it.
+    """
     env = os.environ if env is None else env
     profile = (profile or env.get("E2ET_PROFILE") or "local").strip()
-    if profile not in PROFILES and not env.get("E2ET_CONFIG"):
-        raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)} "
-                          "(or set E2ET_CONFIG to a YAML file)")
     if env.get("E2ET_CONFIG"):
         path = Path(env["E2ET_CONFIG"])
-        data = _normalise(_read_yaml(path), str(path), allow_inline_secrets=False)
+        data = _normalise(_read_yaml(path, "fix E2ET_CONFIG"), str(path), allow_inline_secrets=False)
     elif profile == "local":
         if not env.get("E2ET_SANDBOX_PROFILE"):
             raise ConfigError("profile local needs a sandbox: run through behave/e2et (which start one) or set "
                               "E2ET_SANDBOX_PROFILE to the profile file `e2et sandbox up` wrote")
         path = Path(env["E2ET_SANDBOX_PROFILE"])
-        data = _normalise(_read_yaml(path), str(path), allow_inline_secrets=True)
+        data = _normalise(_read_yaml(path, "start the sandbox (`e2et sandbox up`) or fix E2ET_SANDBOX_PROFILE"),
+                          str(path), allow_inline_secrets=True)
+    elif profile in known_profiles():
+        path = PROFILE_DIR / f"{profile}.yaml"
+        data = _normalise(_read_yaml(path, f"create profiles/{profile}.yaml (copy profiles/dev.yaml)"), str(path),
+                          allow_inline_secrets=False)
     else:
-        path = REPO_ROOT / "profiles" / f"{profile}.yaml"
-        data = _normalise(_read_yaml(path), str(path), allow_inline_secrets=False)
+        raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(known_profiles())} "
+                          "(or set E2ET_CONFIG to a YAML file)")
+    data.pop("legacy", None)
     data["profile"] = profile
     _apply_env(data, env)
+    data.pop("legacy", None)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = tuple(str(x) for x in err["loc"])
-        key = ".".join(loc)
-        hint = ENV_HINT.get(loc[:2]) if len(loc) >= 2 else None
-        fix = f"set it in {path} or {hint}" if hint else f"fix it in {path}"
-        if err["type"] == "missing":
-            raise ConfigError(f"profile {profile}: {key} is missing: {fix}") from None
-        raise ConfigError(f"profile {profile}: {key}: {err['msg']}: {fix}") from None
+        raise _validation_error(e, profile, str(path)) from None
     if profile != "local" and not settings.regular.api_key:
-        raise ConfigError(f"profile {profile}: the regular user's API key is missing: set E2ET_REGULAR_API_KEY")
+        raise ConfigError(f"profile {profile}: the regular user's API key is missing: set E2ET_REGULAR_API_KEY "
+                          "(or E2ET_REGULAR__API_KEY_FILE)")
+    if profile != "local" and not settings.regular.username:
+        raise ConfigError(f"profile {profile}: regular.username is missing: set it in {path} or E2ET_REGULAR_ID")
+    if settings.kafka.security_protocol.startswith("SASL") and not (settings.kafka.sasl_username
+                                                                    and settings.kafka.sasl_password):
+        raise ConfigError(f"profile {profile}: kafka.security_protocol {settings.kafka.security_protocol} needs "
+                          "kafka.sasl_username and a password: set E2ET_KAFKA__SASL_PASSWORD")
     return settings
