@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
 import threading
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def _pem_cert(cert: x509.Certificate) -> str:
 
 
 class Pki:
+    """The sandbox's CA (``<directory>/ca.pem`` + ``ca-key.pem``); thread-safe issuing."""
+
     def __init__(self, directory: Path) -> None:
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -49,8 +52,10 @@ class Pki:
                                                      data_encipherment=False, key_agreement=False,
                                                      encipher_only=False, decipher_only=False), critical=True)
                         .sign(self._ca_key, hashes.SHA256()))
-            ca_key.write_text(_pem_key(self._ca_key))
-            ca_key.chmod(0o600)
+            # created 0600 from the start: the CA key must never be readable, not even briefly
+            fd = os.open(ca_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(_pem_key(self._ca_key))
             ca_cert.write_text(_pem_cert(self._ca))
         self.ca_pem = _pem_cert(self._ca)
 
@@ -76,6 +81,7 @@ class Pki:
         return cert, key, self.ca_pem
 
     def server_cert(self, hosts: list[str]) -> tuple[str, str]:
+        """(certificate, private key) for the ambassador; every host becomes an IP or DNS SAN."""
         sans: list[x509.GeneralName] = []
         for h in hosts:
             try:

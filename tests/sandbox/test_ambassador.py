@@ -281,3 +281,22 @@ def test_refresh_is_sent_when_the_stream_is_quiet(rig: AmbassadorRig, stub) -> N
     rig.ambassador.refresh_interval = 0.2
     reader = attach(stub)
     assert reader.next_of("refresh", timeout=5).WhichOneof("details") == "refresh"
+
+
+def test_pki_survives_a_restart_and_issues_client_auth_certs(tmp_path: Path) -> None:
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    first = Pki(tmp_path / "pki")
+    again = Pki(tmp_path / "pki")
+    assert first.ca_pem == again.ca_pem
+    cert_pem, key_pem, ca_pem = again.issue_client_cert(TENANT)
+    assert ca_pem == first.ca_pem and "PRIVATE KEY" in key_pem
+    cert = x509.load_pem_x509_certificate(cert_pem.encode())
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == TENANT
+    assert ExtendedKeyUsageOID.CLIENT_AUTH in cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    server, _ = first.server_cert(["127.0.0.1", "localhost"])
+    sans = x509.load_pem_x509_certificate(server.encode()).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == ["localhost"]
+    assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    assert oct((tmp_path / "pki" / "ca-key.pem").stat().st_mode & 0o777) == "0o600"

@@ -230,3 +230,30 @@ def test_standin_refuses_without_config_and_reports_version(telegraf_exe: Path) 
     assert subprocess.run([str(telegraf_exe)], capture_output=True, timeout=10).returncode == 2
     out = subprocess.run([str(telegraf_exe), "--version"], capture_output=True, text=True, timeout=10)
     assert out.returncode == 0 and "Telegraf" in out.stdout
+
+
+def test_net_response_send_expect_codes() -> None:
+    """In-process check of the probe function (the script is stdlib-only, so importable)."""
+    from sandbox.salus.agent.telegraf import net_response
+
+    def serve_once(reply: bytes | None) -> socket.socket:
+        srv = socket.create_server(("127.0.0.1", 0))
+
+        def run() -> None:
+            conn, _ = srv.accept()
+            with conn:
+                conn.recv(100)
+                if reply is not None:
+                    conn.sendall(reply)
+                    return
+                threading.Event().wait(1.0)       # say nothing until the prober gives up
+        threading.Thread(target=run, daemon=True).start()
+        return srv
+
+    for reply, code, result in ((b"+PONG\r\n", 0, "success"), (b"-ERR\r\n", 4, "string_mismatch"),
+                                (None, 3, "read_failed")):
+        srv = serve_once(reply)
+        tags, fields = net_response({"address": f"127.0.0.1:{srv.getsockname()[1]}", "send": "PING\r\n",
+                                     "expect": "PONG", "read_timeout": "0.2s", "timeout": "1s"})
+        srv.close()
+        assert (fields["result_code"], tags["result"]) == (code, result)

@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 
 # telegraf result codes (plugins/inputs/net_response, http_response READMEs)
-NET_SUCCESS, NET_TIMEOUT, NET_CONN_FAILED = 0, 1, 2
+NET_SUCCESS, NET_TIMEOUT, NET_CONN_FAILED, NET_READ_FAILED, NET_STRING_MISMATCH = 0, 1, 2, 3, 4
 HTTP_SUCCESS, HTTP_STRING_MISMATCH, HTTP_CONN_FAILED, HTTP_TIMEOUT = 0, 1, 3, 4
 
 
@@ -41,16 +41,28 @@ def _seconds(value: object, default: float) -> float:
 
 
 def net_response(cfg: dict) -> tuple[dict, dict]:
+    """One TCP probe: connect within ``timeout``; with ``send``/``expect`` also talk and match
+    (read within ``read_timeout``), giving telegraf's read_failed / string_mismatch codes."""
     host, _, port = str(cfg.get("address", "")).rpartition(":")
     tags = {"server": host, "port": port, "protocol": cfg.get("protocol", "tcp")}
     t0 = time.monotonic()
     try:
-        with socket.create_connection((host, int(port)), timeout=_seconds(cfg.get("timeout"), 1.0)):
-            pass
-        code, result = NET_SUCCESS, "success"
+        with socket.create_connection((host, int(port)), timeout=_seconds(cfg.get("timeout"), 1.0)) as conn:
+            code, result = NET_SUCCESS, "success"
+            if cfg.get("send"):
+                conn.sendall(str(cfg["send"]).encode())
+            if cfg.get("expect"):
+                conn.settimeout(_seconds(cfg.get("read_timeout"), 1.0))
+                try:
+                    data = conn.recv(65536).decode(errors="replace")
+                except OSError:
+                    code, result = NET_READ_FAILED, "read_failed"
+                else:
+                    if str(cfg["expect"]) not in data:
+                        code, result = NET_STRING_MISMATCH, "string_mismatch"
     except socket.timeout:
         code, result = NET_TIMEOUT, "timeout"
-    except OSError:
+    except (OSError, ValueError):
         code, result = NET_CONN_FAILED, "connection_failed"
     fields = {"result_code": code, "response_time": time.monotonic() - t0}
     return {**tags, "result": result}, fields
