@@ -18,8 +18,12 @@ import httpx
 
 from .errors import ApiError, InfrastructureError
 
-SECRET_HEADERS = {"x-auth-token", "authorization", "cookie", "set-cookie"}
-SECRET_FIELDS = re.compile(r'("(?:apiKey|password|token|privateKey|id_token|access_token)"\s*:\s*)"[^"]*"')
+SECRET_HEADERS = {"x-auth-token", "authorization", "cookie", "set-cookie", "x-api-key"}
+SECRET_FIELDS = re.compile(r'("(?:apiKey|api_key|password|token|auth_token|privateKey|id_token|access_token|'
+                           r'certificate|sasl_password)"\s*:\s*)"[^"]*"')
+SECRET_PARAMS = re.compile(r"((?:token|apiKey|api_key|password)=)[^&\s']+", re.IGNORECASE)
+#: Responses that are secrets as a whole (identity tokens, envoy certificates): never excerpted.
+SECRET_RESPONSE_PATHS = re.compile(r"/(tokens|cert)/?(\?|$)")
 
 
 class Redactor:
@@ -35,6 +39,7 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         text = SECRET_FIELDS.sub(r'\1"***"', text)
+        text = SECRET_PARAMS.sub(r"\1***", text)
         with self._lock:
             for s in sorted(self._secrets, key=len, reverse=True):
                 text = text.replace(s, "***")
@@ -53,7 +58,14 @@ class Exchange:
 
 
 class ExchangeLog:
-    def __init__(self, redact: Redactor, size: int = 200) -> None:
+    """Bounded ring of the last exchanges as replayable curl commands (evidence attachments).
+
+    Redaction runs at record time *and* again at render time: a secret learnt after the exchange
+    (e.g. the token an identity call returned) is still hidden when the log is attached.
+    """
+
+    def __init__(self, redact: Redactor | None = None, size: int = 200) -> None:
+        redact = redact if redact is not None else Redactor()
         self.redact = redact
         self.items: collections.deque[Exchange] = collections.deque(maxlen=size)
 
@@ -72,20 +84,31 @@ class ExchangeLog:
                 excerpt = response.text[:300]
             except Exception:
                 excerpt = "<unreadable>"
+            if SECRET_RESPONSE_PATHS.search(request.url.path) and response.is_success:
+                excerpt = "<response holds credentials: not recorded>"
         self.items.append(Exchange(self.redact(" ".join(parts)), response.status_code if response else None,
                                    elapsed * 1000, self.redact(excerpt).replace("\n", " ")))
 
     def render(self, last: int = 30) -> str:
-        return "\n\n".join(e.render() for e in list(self.items)[-last:])
+        return self.redact("\n\n".join(e.render() for e in list(self.items)[-last:]))
+
+    def curls(self) -> list[str]:
+        return [self.redact(e.curl) for e in self.items]
 
 
 class ApiClient:
-    """One base URL, one auth header supplier; JSON in and out."""
+    """One base URL, one auth header supplier; JSON in and out; timeouts always set.
 
-    def __init__(self, base_url: str, timeout: float, log: ExchangeLog, token: Any = None,
-                 service: str = "api") -> None:
+    ``service`` and ``setting`` name the endpoint and its profile key in infrastructure errors, so
+    the reader knows what to check ("is the public API up / is public_api.url right?").
+    """
+
+    def __init__(self, base_url: str, timeout: float, log: ExchangeLog | None = None, token: Any = None,
+                 service: str = "api", setting: str | None = None) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.service = service
+        self.setting = setting
+        log = log if log is not None else ExchangeLog()
         self._token = token                 # callable returning the current token, or None
         self.log = log
         self._client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False)
@@ -94,29 +117,37 @@ class ApiClient:
         self._client.close()
 
     def request(self, method: str, path: str, *, json_body: Any = None, params: dict[str, Any] | None = None,
-                expect: tuple[int, ...] = (200, 201, 204), what: str = "") -> Any:
+                expect: tuple[int, ...] = (200, 201, 204), what: str = "",
+                headers: dict[str, str] | None = None) -> Any:
+        """One exchange: JSON body out, parsed JSON back (None for 204/empty).
+
+        Raises ``ApiError`` for a status outside ``expect`` (product defect) and
+        ``InfrastructureError`` for connect failures and timeouts (nothing was judged).
+        """
         url = self.base_url + path.lstrip("/")
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
         if self._token is not None:
             headers["X-Auth-Token"] = self._token()
         req = self._client.build_request(method, url, json=json_body, params=params, headers=headers)
         t0 = time.monotonic()
+        check = f" / is {self.setting} right" if self.setting else ""
         try:
             resp = self._client.send(req)
         except httpx.TimeoutException:
             self.log.record(req, None, time.monotonic() - t0)
             raise InfrastructureError(f"{what + ': ' if what else ''}{method} {self.log.redact(url)} timed out after "
-                                      f"{self._client.timeout.read}s: is the {self.service} up and fast enough "
-                                      "(or raise http.timeout)?") from None
+                                      f"{self._client.timeout.read}s: is the {self.service} at {req.url.host} up and "
+                                      f"fast enough{check} (or raise http.timeout)?") from None
         except httpx.TransportError as e:
             self.log.record(req, None, time.monotonic() - t0)
             raise InfrastructureError(f"{what + ': ' if what else ''}{method} {self.log.redact(url)} failed "
-                                      f"({type(e).__name__}: {e}): is the {self.service} reachable?") from None
+                                      f"({type(e).__name__}: {self.log.redact(str(e))}): is the {self.service} at "
+                                      f"{req.url.host}:{req.url.port or ''} up{check}?") from None
         self.log.record(req, resp, time.monotonic() - t0)
         if resp.status_code not in expect:
             raise ApiError(method, self.log.redact(url), resp.status_code, self.log.redact(resp.text), what)
-        if resp.status_code == 204 or not resp.content:
-            return None
+        if resp.status_code == 204 or resp.status_code >= 400 or not resp.content:
+            return None                 # an expected 404 means "absent", never an error body
         try:
             return resp.json()
         except json.JSONDecodeError:
@@ -130,6 +161,9 @@ class ApiClient:
 
     def put(self, path: str, body: Any, **kw: Any) -> Any:
         return self.request("PUT", path, json_body=body, **kw)
+
+    def patch(self, path: str, body: Any, **kw: Any) -> Any:
+        return self.request("PATCH", path, json_body=body, **kw)
 
     def delete(self, path: str, **kw: Any) -> Any:
         kw.setdefault("expect", (204, 200))
