@@ -268,3 +268,13 @@ def test_remote_monitor_chain_with_the_real_domain(
     finally:
         amb.stop(0.1)
         domain.close()
+
+
+def test_sigterm_while_the_ambassador_is_unreachable(
+        rig: AmbassadorRig, servers: dict[str, str], envoys: list[EnvoyRun], tmp_path: Path) -> None:
+    rig.ambassador.stop(0.1)                         # nothing listens at the configured address
+    envoy = EnvoyRun(tmp_path, rig, servers["auth"], "r-gone")
+    envoys.append(envoy)
+    poll(lambda: envoy.output().count("ambassador stream ended") >= 2, 15, "two failed attaches")
+    envoy.proc.send_signal(signal.SIGTERM)
+    assert envoy.proc.wait(5) == 0

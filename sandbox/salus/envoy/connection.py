@@ -110,6 +110,10 @@ class Envoy:
                                   resourceId=str(self.cfg["resource_id"]), zone=str(self.cfg.get("zone") or ""))
         stream = self.stub.AttachEnvoy(summary, metadata=[("x-envoy-id", self.envoy_id)])
         self._current_stream = stream
+        if self.stop_event.is_set():
+            # SIGTERM landed between the loop's check and this stream: request_stop() could not
+            # see it, so cancel here or the stream would wait for the ambassador forever.
+            stream.cancel()
         try:
             for instruction in stream:
                 self._handle(instruction)
