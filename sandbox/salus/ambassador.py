@@ -65,6 +65,8 @@ class Ambassador(pb_grpc.TelemetryAmbassadorServicer):
 
     # ----------------------------------------------------------------- lifecycle
     def start(self, host: str, port: int) -> int:
+        """Serve on ``host:port`` (0 = any free port) and return the bound port. Each attached
+        envoy holds one pool thread for its stream, hence the generous pool."""
         cert, key = (self.ctx.extra.get("ambassador_server_cert")
                      or self.ctx.pki.server_cert([host, "127.0.0.1", "localhost"]))
         creds = grpc.ssl_server_credentials([(key.encode(), cert.encode())],
@@ -78,6 +80,7 @@ class Ambassador(pb_grpc.TelemetryAmbassadorServicer):
         return bound
 
     def stop(self, grace: float = 0.5) -> None:
+        """End every stream (envoys see the stream close and re-attach elsewhere), then the server."""
         with self._lock:
             sessions = list(self.sessions.values())
         for s in sessions:
