@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import platform
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,8 +22,16 @@ from ..http import ApiClient, ExchangeLog, Redactor
 from ..kafka import Expectation, TopicWatcher, normalise_event, normalise_umf
 from ..net import TcpListener, closed_port, port_is_closed
 from ..run import CleanupStack, RunContext, new_run_id
-from .clients import (Catalog, EnvoyTokens, FaultControl, History, Identity, Installs, Monitors, Policies,
-                      Resources, Tasks, Zones, failure_task)
+from .catalog import Catalog, best_release, platform_labels, semver_key  # noqa: F401 (re-exported)
+from .history import History
+from .identity import Identity
+from .installs import Installs
+from .monitors import Monitors
+from .policies import Policies
+from .resources import Resources
+from .tasks import Tasks, failure_task
+from .tokens import EnvoyTokens
+from .zones import Zones
 from .janitor import Janitor
 
 log = logging.getLogger("e2et.salus")
@@ -40,18 +46,6 @@ def world_of(context: Any) -> "SalusWorld":
         context.worlds["salus"] = world
     world.bind_scenario(getattr(context, "scenario_cleanup", None))
     return world
-
-
-def platform_labels() -> tuple[str, str]:
-    """This machine in Go's naming, as the envoy reports it (agent_discovered_os/arch)."""
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine().lower(), platform.machine().lower())
-    return ({"darwin": "darwin", "win32": "windows"}.get(sys.platform, "linux"), arch)
-
-
-def semver_key(version: str) -> tuple:
-    core, _, pre = version.partition("-")
-    nums = tuple(int(x) if x.isdigit() else -1 for x in core.split("."))
-    return nums + ((1,) if not pre else (0, pre))
 
 
 def poll(fn: Callable[[], T | None], timeout: float, what: str, seen: Callable[[], str] = lambda: "",
@@ -93,13 +87,13 @@ class SalusWorld:
         timeout = settings.http.timeout
         self.identity = Identity(str(settings.identity.url), timeout, self.exchanges)
         self.public = ApiClient(str(settings.public_api.url), timeout, self.exchanges,
-                                token=lambda: self.token("regular"), service="public API")
+                                token=lambda: self.token("regular"), service="public API", setting="public_api.url")
         self.admin = (ApiClient(str(settings.admin_api.url), timeout, self.exchanges,
-                                token=lambda: self.token("admin"), service="admin API")
+                                token=lambda: self.token("admin"), service="admin API", setting="admin_api.url")
                       if "admin" in settings.capabilities() else None)
         t = self.tenant_id
         self.catalog, self.installs = Catalog(self.public, t), Installs(self.public, t)
-        self.zones, self.resources = Zones(self.public, t), Resources(self.public, t)
+        self.zones, self.resources = Zones(self.public, t, self.admin), Resources(self.public, t)
         self.monitors, self.tasks = Monitors(self.public, t), Tasks(self.public, t)
         self.tokens, self.history = EnvoyTokens(self.public, t), History(self.public, t)
         self.policies = Policies(self.admin) if self.admin else None
@@ -126,6 +120,8 @@ class SalusWorld:
             self.run_cleanup.run()
         for w in self.watchers:
             w.close()
+        for envoy in self.envoys:
+            envoy.stop()
         for c in (self.public, self.admin, self.identity.api):
             if c is not None:
                 c.close()
@@ -155,19 +151,15 @@ class SalusWorld:
 
     def _find_or_create_release(self) -> dict[str, Any]:
         os_, arch = platform_labels()
-        candidates = [r for r in self.catalog.releases("TELEGRAF")
-                      if r.get("type") == "TELEGRAF" and r.get("url") and r.get("exe")
-                      and (r.get("labels") or {}).get("agent_discovered_os") == os_
-                      and (r.get("labels") or {}).get("agent_discovered_arch") == arch]
-        if candidates:
-            return max(candidates, key=lambda r: semver_key(r["version"]))
         wanted = self.settings.agent_release
+        found = best_release(self.catalog.releases(wanted.type), wanted.type, os_, arch)
+        if found:
+            return found
         if not (self.admin and wanted.url and wanted.version):
-            raise AssertionError(f"no valid TELEGRAF release for {os_}/{arch} in the agent catalog, and the "
+            raise AssertionError(f"no valid {wanted.type} release for {os_}/{arch} in the agent catalog, and the "
                                  "profile cannot create one (needs admin credentials and agent_release.url/version)")
-        return self.catalog.create_release(self.admin, {
-            "type": "TELEGRAF", "version": wanted.version, "url": wanted.url, "exe": wanted.exe,
-            "labels": {"agent_discovered_os": os_, "agent_discovered_arch": arch}})
+        return self.catalog.create_release(self.admin, Catalog.release_body(
+            wanted.type, wanted.version, wanted.url, wanted.exe, os_, arch))
 
     # ------------------------------------------------------------------ zones
     def public_zone(self) -> str:
