@@ -7,11 +7,14 @@ tool's ``envoy.tarball.*`` keys) downloaded into the run's temp dir.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tarfile
+import threading
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -29,16 +32,26 @@ def _free_port(host: str = "127.0.0.1") -> int:
 
 
 def envoy_command(settings: Any, workdir: Path) -> list[str]:
+    """The envoy's argv prefix: ``envoy.command``, ``envoy.executable`` (path or name on PATH), or a
+    release tarball (``envoy.tarball_url[_linux|_darwin]``, Go-e2et's ``envoy.tarball.*``)
+    downloaded and extracted into the run's temp dir."""
     env = settings.envoy
     if env.command:
         return list(env.command)
-    if env.executable and Path(env.executable).exists():
-        return [env.executable]
-    url = env.tarball_url_darwin if sys.platform == "darwin" else env.tarball_url_linux
+    if env.executable:
+        found = env.executable if Path(env.executable).is_file() else shutil.which(env.executable)
+        if found and os.access(found, os.X_OK):
+            return [str(found)]
+    url = (env.tarball_url_darwin if sys.platform == "darwin" else env.tarball_url_linux) or env.tarball_url
     if url:
         tarball = workdir / "envoy.tar.gz"
-        with urllib.request.urlopen(url, timeout=60) as resp, open(tarball, "wb") as out:
-            out.write(resp.read())
+        try:
+            with urllib.request.urlopen(url, timeout=60) as resp, open(tarball, "wb") as out:
+                shutil.copyfileobj(resp, out)
+        except OSError as e:
+            from .errors import InfrastructureError
+            raise InfrastructureError(f"envoy tarball {url} could not be downloaded ({e}): check "
+                                      "envoy.tarball_url_linux / the network") from None
         with tarfile.open(tarball) as tar:
             member = next((m for m in tar.getmembers() if Path(m.name).name == "telemetry-envoy"), None)
             if member is None:
@@ -48,13 +61,22 @@ def envoy_command(settings: Any, workdir: Path) -> list[str]:
         exe = workdir / "telemetry-envoy"
         exe.chmod(0o755)
         return [str(exe)]
+    if env.executable:
+        raise ConfigError(f"envoy.executable {env.executable} is not an executable file: fix the path "
+                          "(or set envoy.tarball_url_linux)")
     raise ConfigError("no envoy executable: set envoy.executable, envoy.command or envoy.tarball_url_linux "
                       "in the profile")
 
 
 class EnvoyProcess:
+    """One envoy child: config rendered from the profile, own process group, log file kept.
+
+    Why a process group: the envoy starts agents (telegraf) as plain children without a
+    parent-death signal, so killing only the envoy would orphan them (contract §5.1).
+    """
+
     def __init__(self, settings: Any, workdir: Path, resource_id: str, zone: str | None, auth_token: str,
-                 labels: dict[str, str] | None = None) -> None:
+                 labels: dict[str, str] | None = None, keep_alive: str = "10s") -> None:
         self.settings = settings
         self.workdir = Path(workdir)
         self.resource_id = resource_id
@@ -64,20 +86,27 @@ class EnvoyProcess:
         self.config_path = self.workdir / "telemetry-envoy.yaml"
         self._auth_token = auth_token
         self.labels = labels or {}
+        self.keep_alive = keep_alive
+        self.ingest_bind = f"127.0.0.1:{_free_port()}"
         self.proc: subprocess.Popen | None = None
-        self._log = None
+        self._log: Any = None
+        self._pgid: int | None = None
+        self._stop_lock = threading.Lock()
+
+    def __repr__(self) -> str:                     # the auth token stays out of reprs and logs
+        return f"EnvoyProcess(resource_id={self.resource_id!r}, zone={self.zone!r}, pid={self.pid})"
 
     def _config(self) -> dict[str, Any]:
         cfg: dict[str, Any] = {
             "resource_id": self.resource_id, "labels": self.labels, "auth_token": self._auth_token,
             "tls": {"auth_service": {"url": str(self.settings.auth_service.url).rstrip("/")}},
-            "ambassador": {"address": self.settings.ambassador.address, "keepAliveInterval": "10s"},
+            "ambassador": {"address": self.settings.ambassador.address, "keepAliveInterval": self.keep_alive},
             "agents": {"dataPath": str(self.data_path), "terminationTimeout": "2s"},
-            "ingest": {"telegraf": {"json": {"bind": f"127.0.0.1:{_free_port()}"}}},
+            "ingest": {"telegraf": {"json": {"bind": self.ingest_bind}}},
         }
         if self.zone:
             cfg["zone"] = self.zone
-        cfg.update(self.settings.envoy.extra_config or {})
+        _deep_update(cfg, self.settings.envoy.extra_config or {})
         return cfg
 
     def start(self) -> "EnvoyProcess":
@@ -89,6 +118,7 @@ class EnvoyProcess:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]))
+        self._pgid = self.proc.pid          # start_new_session: the child leads its own group
         return self
 
     def alive(self) -> bool:
@@ -99,36 +129,37 @@ class EnvoyProcess:
         return self.proc.pid if self.proc else None
 
     def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM the group, wait, SIGKILL the group, then kill any descendant that escaped it."""
-        proc = self.proc
-        if proc is None:
-            return
-        try:
-            descendants = psutil.Process(proc.pid).children(recursive=True)
-        except psutil.Error:
-            descendants = []
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(grace)
-            except subprocess.TimeoutExpired:
+        """SIGTERM the group, wait, SIGKILL the group, then kill any descendant that escaped it.
+
+        Idempotent and thread-safe (cleanup stacks and signal paths may both call it).
+        """
+        with self._stop_lock:
+            proc, pgid = self.proc, self._pgid
+            if proc is None:
+                return
+            stray = _family(proc.pid, pgid)
+            if proc.poll() is None:
+                _killpg(pgid, signal.SIGTERM)
                 try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
+                    proc.wait(grace)
+                except subprocess.TimeoutExpired:
                     pass
-                proc.wait(3)
-        for child in descendants:
+            _killpg(pgid, signal.SIGKILL)
             try:
-                child.kill()
-            except psutil.Error:
+                proc.wait(3)
+            except subprocess.TimeoutExpired:
                 pass
-        psutil.wait_procs(descendants, timeout=2)
-        if self._log:
-            self._log.close()
-            self._log = None
+            stray = {p.pid: p for p in stray + _family(proc.pid, pgid)}.values()
+            for p in stray:
+                try:
+                    p.kill()
+                except psutil.Error:
+                    pass
+            psutil.wait_procs(list(stray), timeout=2)
+            if self._log:
+                self._log.close()
+                self._log = None
+            self._pgid = None
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -148,3 +179,56 @@ class EnvoyProcess:
         if not root.exists():
             return []
         return sorted(str(p.relative_to(root)) for p in root.glob("*/*/bin/*"))
+
+
+def _deep_update(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _deep_update(base[k], v)
+        else:
+            base[k] = v
+
+
+def _killpg(pgid: int | None, sig: int) -> None:
+    if pgid is None:
+        return
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _family(pid: int, pgid: int | None) -> list[psutil.Process]:
+    """Descendants of ``pid`` plus every live process still in its group (even re-parented ones)."""
+    found: dict[int, psutil.Process] = {}
+    try:
+        for p in psutil.Process(pid).children(recursive=True):
+            found[p.pid] = p
+    except psutil.Error:
+        pass
+    if pgid is not None:
+        for p in psutil.process_iter():
+            try:
+                if p.pid != os.getpid() and os.getpgid(p.pid) == pgid:
+                    found[p.pid] = p
+            except (ProcessLookupError, PermissionError, psutil.Error, OSError):
+                continue
+    return [p for p in found.values() if p.pid != pid]
+
+
+def wait_gone(pids: list[int], timeout: float = 5.0) -> list[int]:
+    """The pids still alive (not zombies) after ``timeout``: for tests and stop evidence."""
+    deadline = time.monotonic() + timeout
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if _alive(p)]
+        if alive:
+            threading.Event().wait(0.05)
+    return alive
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
