@@ -379,9 +379,15 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
                 _put(data, path, value)
 
 
+_MAIN_KEY = {"identity": "url", "public_api": "url", "admin_api": "url", "auth_service": "url",
+             "ambassador": "address", "kafka": "brokers", "tenant": "id", "regular": "username"}
+
+
 def _validation_error(e: ValidationError, profile: str, source: str) -> ConfigError:
     err = e.errors()[0]
     loc = [str(x) for x in err["loc"]]
+    if len(loc) == 1 and loc[0] in _MAIN_KEY:         # a whole section missing: name its key
+        loc.append(_MAIN_KEY[loc[0]])
     key = ".".join(loc)
     hint = env_name(loc[0], loc[1]) if len(loc) >= 2 else f"E2ET_{loc[0].upper()}__…" if loc else ""
     if err["type"] == "missing":
