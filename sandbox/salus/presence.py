@@ -1,11 +1,16 @@
 """Presence monitor: every export period, one ``presence_monitor``/``connected`` UMF per expected
-resource on ``telemetry.metrics.json`` (contract §7), 1 when an envoy is attached, else 0."""
+resource on ``telemetry.metrics.json`` (contract §7), 1 when an envoy is attached, else 0.
+
+The real presence monitor publishes nothing else (no attach event); specs that want "the envoy is
+connected" from presence must read these metrics.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
 import threading
+from typing import Any
 
 from . import faults as F
 from . import topics
@@ -14,41 +19,67 @@ from .context import SandboxContext
 log = logging.getLogger("sandbox.presence")
 
 
+def rfc3339_now() -> str:
+    """UTC now with milliseconds, ``Z`` suffix (what the real exporter's Instant renders like)."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def presence_umf(resource: dict[str, Any], envoy_id: str | None, connected: bool, timestamp: str) -> dict[str, Any]:
+    """The UMF the real ``MetricRouter`` builds for one expected resource (contract §7)."""
+    tenant, rid = resource["tenantId"], resource["resourceId"]
+    system = {"envoy_id": envoy_id, "resource_id": rid, "monitor_type": "presence"} if envoy_id else {}
+    return {"tenantId": tenant, "accountType": "MANAGED_HOSTING", "device": f"{tenant}:{rid}",
+            "deviceMetadata": dict(resource.get("labels") or {}), "monitoringSystem": "SALUS",
+            "systemMetadata": system,
+            "metrics": [{"timestamp": timestamp, "group": "presence_monitor", "name": "connected",
+                         "int": "1" if connected else "0"}]}
+
+
 class PresenceMonitor:
+    """Periodic exporter thread; ``export_once()`` is the whole behaviour (tests call it directly)."""
+
     def __init__(self, ctx: SandboxContext) -> None:
         self.ctx = ctx
+        self.exports = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="presence", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="presence", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop the thread; idempotent."""
         self._stop.set()
-        self._thread.join(3)
+        if self._thread is not None:
+            self._thread.join(3)
 
     def _run(self) -> None:
-        period = self.ctx.config.presence_export_period
-        while not self._stop.wait(period):
+        # Export at once, then every period: a spec waiting for "connected=1" should not pay a
+        # full period after the sandbox started.
+        while True:
             try:
                 self.export_once()
             except Exception:
                 log.exception("presence export failed")
+            if self._stop.wait(self.ctx.config.presence_export_period):
+                return
 
     def export_once(self) -> int:
-        ts = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        """Publish one presence UMF per expected resource; returns how many were published."""
+        domain, bus = self.ctx.domain, self.ctx.bus
+        if domain is None or bus is None:
+            return 0
+        ts = rfc3339_now()
         zero = self.ctx.faults.active(F.PRESENCE_ZERO)
         count = 0
-        for r in self.ctx.domain.presence_resources():
-            tenant, rid = r["tenantId"], r["resourceId"]
-            envoy_id = self.ctx.domain.active_envoy_id(tenant, rid)
-            connected = 0 if zero or envoy_id is None else 1
-            umf = {"tenantId": tenant, "accountType": "MANAGED_HOSTING", "device": f"{tenant}:{rid}",
-                   "deviceMetadata": r.get("labels") or {}, "monitoringSystem": "SALUS",
-                   "systemMetadata": ({"envoy_id": envoy_id, "resource_id": rid, "monitor_type": "presence"}
-                                      if envoy_id else {}),
-                   "metrics": [{"timestamp": ts, "group": "presence_monitor", "name": "connected",
-                                "int": str(connected)}]}
-            self.ctx.bus.publish(topics.METRICS, tenant, json.dumps(umf, separators=(",", ":")))
+        for r in domain.presence_resources():
+            envoy_id = domain.active_envoy_id(r["tenantId"], r["resourceId"])
+            umf = presence_umf(r, envoy_id, connected=envoy_id is not None and not zero, timestamp=ts)
+            # Pre-encoded string, keyed by tenant, exactly as PRES MetricRouter sends it.
+            bus.publish(topics.METRICS, r["tenantId"], json.dumps(umf, separators=(",", ":")))
             count += 1
+        self.exports += 1
         return count
