@@ -139,7 +139,7 @@ class SalusWorld:
 
     def assert_token_accepted(self, who: str) -> None:
         if who == "regular":
-            self.public.get(f"tenant/{self.tenant_id}/zones", params={"size": 1}, expect=(200,),
+            self.public.get(f"tenant/{self.tenant_id}/agent-releases", params={"size": 1}, expect=(200,),
                             what="the regular user's token is refused by the public API")
         else:
             self.admin.get("api/agent-releases", params={"size": 1}, expect=(200,),

@@ -31,7 +31,7 @@ CASES = [
     ("install-wrong-path", None, {INSTALL} | EVENTS, ["agents/TELEGRAF"]),
     ("events-drop-critical", None, EVENTS, ["CRITICAL"]),
     ("events-ok-instead", None, EVENTS, ["CRITICAL"]),
-    ("route-500", "zones", {ZONE, PRESENCE, NO_AGENT, INSTALL} | EVENTS, ["500"]),
+    ("route-500", "zones", {ZONE, JANITOR, PRESENCE, NO_AGENT, INSTALL} | EVENTS, ["500"]),
     ("tenant-leak", None, {ISOLATION}, ["tenant isolation"]),
 ]
 
