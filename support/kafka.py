@@ -46,6 +46,15 @@ def get_path(obj: Any, path: str) -> Any:
     return obj
 
 
+def lookup(msg: dict[str, Any], path: str) -> Any:
+    """A field of the normalised view, else of the original message (``raw``): so both
+    ``resourceId`` and the era-specific ``labels.system_resource_id`` can be expected."""
+    value = get_path(msg, path)
+    if value is None and isinstance(msg.get("raw"), dict):
+        value = get_path(msg["raw"], path)
+    return value
+
+
 def _describe(m: Matcher) -> str:
     d = StringDescription()
     m.describe_to(d)
@@ -77,13 +86,13 @@ class Expectation:
         return None if value is _MISSING or value is None else str(value)
 
     def score(self, msg: dict[str, Any]) -> int:
-        return sum(1 for path, m in self.fields.items() if m.matches(get_path(msg, path)))
+        return sum(1 for path, m in self.fields.items() if m.matches(lookup(msg, path)))
 
     def matches(self, msg: dict[str, Any]) -> bool:
         return self.score(msg) == len(self.fields)
 
     def mismatches(self, msg: dict[str, Any]) -> list[str]:
-        return [f"{p}={get_path(msg, p)!r}" for p, m in self.fields.items() if not m.matches(get_path(msg, p))]
+        return [f"{p}={lookup(msg, p)!r}" for p, m in self.fields.items() if not m.matches(lookup(msg, p))]
 
     def describe(self) -> str:
         inner = ", ".join(f"{p} {_describe(m)}" for p, m in self.fields.items())
@@ -119,8 +128,11 @@ class _Predicate:
 def consumer_options(settings: Any) -> dict[str, Any]:
     """kafka-python options: no group, no commits, short fetch waits; TLS / SASL from the profile."""
     k = settings.kafka
+    # Bounded bootstrap (kafka-python's default is 30 s): an unreachable broker must fail fast.
+    http = getattr(settings, "http", None)
+    bootstrap_ms = int(max(2.0, float(getattr(http, "timeout", 10.0))) * 1000)
     opts: dict[str, Any] = {"bootstrap_servers": k.brokers, "group_id": None, "enable_auto_commit": False,
-                            "request_timeout_ms": 10000,
+                            "request_timeout_ms": 10000, "bootstrap_timeout_ms": bootstrap_ms,
                             "reconnect_backoff_max_ms": 1000, "fetch_max_wait_ms": 100,
                             "security_protocol": k.security_protocol}
     if k.security_protocol in ("SSL", "SASL_SSL"):
