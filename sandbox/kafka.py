@@ -97,6 +97,7 @@ class Broker:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._lock = threading.RLock()
+        self._log_start = 0
 
     # ------------------------------------------------------------------ facts
     @property
@@ -133,6 +134,7 @@ class Broker:
             if self.alive():
                 return
             binary = self.binary()
+            self._check_port_free()
             deadline = time.monotonic() + timeout
             self._proc = _SPAWNER.run(lambda: self._spawn(binary))
             try:
@@ -148,6 +150,7 @@ class Broker:
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_path, "ab")
+            self._log_start = self._log.tell()     # only this run's lines count for start errors
         try:
             return subprocess.Popen(
                 [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
@@ -158,6 +161,23 @@ class Broker:
             self._close_log()
             raise BrokerError(f"cannot execute Kafka broker binary {binary}: {e}") from None
 
+    def _check_port_free(self) -> None:
+        """Tansu does not exit when its port is taken (a worker thread panics), so look first."""
+        with socket.socket() as s:
+            try:
+                s.bind((self.host, self.port))
+            except OSError as e:
+                raise BrokerError(f"Kafka broker port {self.bootstrap} is not free ({e.strerror}): stop what "
+                                  "listens there or configure another port (ports.kafka; 0 = any)") from None
+
+    def _panicked(self) -> bool:
+        """Tansu logs a panic but may keep running without a listener; its log tells."""
+        if not self.log_path or not self.log_path.exists():
+            return False
+        with open(self.log_path, "rb") as f:
+            f.seek(self._log_start)
+            return b"panicked at" in f.read()
+
     def _exited_error(self) -> BrokerError:
         code = self._proc.returncode if self._proc else None
         return BrokerError(f"Kafka broker exited with code {code} while starting on {self.bootstrap} "
@@ -167,7 +187,7 @@ class Broker:
         if not self.log_path or not self.log_path.exists():
             return "no broker log (pass log_path to keep one)"
         with open(self.log_path, "rb") as f:
-            f.seek(max(0, self.log_path.stat().st_size - _LOG_TAIL_BYTES))
+            f.seek(max(self._log_start, self.log_path.stat().st_size - _LOG_TAIL_BYTES))
             tail = f.read().decode(errors="replace").strip()
         return f"broker log {self.log_path} ends with:\n{tail}" if tail else f"broker log {self.log_path} is empty"
 
@@ -192,6 +212,8 @@ class Broker:
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.poll() is not None:
                 raise self._exited_error()
+            if self._panicked():
+                raise BrokerError(f"Kafka broker on {self.bootstrap} failed while starting; {self._log_tail()}")
             remaining_ms = max(100, int((deadline - time.monotonic()) * 1000))
             try:
                 admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=min(2000, remaining_ms),
