@@ -21,6 +21,15 @@ _BLOCK_MS = 500
 _RETRY_S = 2.0
 
 
+def quiet_kafka_client_logs() -> None:
+    """kafka-python logs every failed reconnect at ERROR; during a broker outage that buries the
+    sandbox log. The bus reports outages itself (one line each), so keep only kafka's criticals."""
+    logging.getLogger("kafka.net").setLevel(logging.CRITICAL)
+    logging.getLogger("kafka.conn").setLevel(logging.CRITICAL)
+    logging.getLogger("kafka.cluster").setLevel(logging.ERROR)
+    logging.getLogger("kafka.producer").setLevel(logging.ERROR)
+
+
 def encode_value(value: dict[str, Any] | str) -> bytes:
     """Dict → compact JSON (what Spring's JsonSerializer sends); str → as is (pre-encoded UMF)."""
     if isinstance(value, str):
@@ -43,6 +52,7 @@ class KafkaBus:
         self._rebuilding = False
         self._listeners: list[Callable[[], None]] = []
         self._closed = False
+        quiet_kafka_client_logs()
         self._connect()
 
     # ------------------------------------------------------------------ producer lifecycle
@@ -52,8 +62,8 @@ class KafkaBus:
         try:
             producer = KafkaProducer(
                 bootstrap_servers=self.bootstrap, linger_ms=self.linger_ms, acks=1,
-                max_block_ms=_BLOCK_MS, bootstrap_timeout_ms=1000, request_timeout_ms=3000,
-                delivery_timeout_ms=3000 + self.linger_ms + 1000, reconnect_backoff_max_ms=500,
+                max_block_ms=_BLOCK_MS, bootstrap_timeout_ms=1000, request_timeout_ms=1500,
+                delivery_timeout_ms=1500 + self.linger_ms + 500, reconnect_backoff_max_ms=500,
                 metadata_max_age_ms=5000, retries=2)
         except Exception as e:
             self._note_failure(f"Kafka producer for {self.bootstrap} unavailable ({e})")
