@@ -28,6 +28,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.profile:
         env["E2ET_PROFILE"] = args.profile
     reports = Path(args.reports)
+    if args.parallel or args.tag_set:
+        from .parallel import run_parallel
+        sets = [t.split() for t in args.tag_set] if args.tag_set else []
+        sets += [args.tags or ["@salus"]] * (args.parallel or 0)
+        return run_parallel(sets, reports, args.profile, args.behave_args)
     cmd = _behave_cmd(args.tags or ["@salus"], reports, args.behave_args)
     proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env)
     return _wait_forwarding_signals(proc)
@@ -83,6 +88,34 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return exitcodes.CONFIG
 
 
+def cmd_janitor(args: argparse.Namespace) -> int:
+    """Remove leftovers of dead e2et runs from the dedicated tenant (guarded, age-based)."""
+    import datetime as dt
+
+    from support.config import go_duration, load_settings
+    from support.errors import E2etError
+    from support.run import RunContext
+    from support.salus.janitor import Janitor
+    from support.salus.world import SalusWorld
+    try:
+        settings = load_settings(args.profile)
+        world = SalusWorld(settings, RunContext())
+        try:
+            counts = Janitor(world).sweep(older_than=dt.timedelta(seconds=go_duration(args.older_than)),
+                                          keep_runs=set(args.keep_run), dry_run=args.dry_run)
+        finally:
+            world.close()
+    except (E2etError, ValueError) as e:
+        print(f"e2et janitor: {e}", file=sys.stderr)
+        return exitcodes.CONFIG
+    except AssertionError as e:
+        print(f"e2et janitor: {e}", file=sys.stderr)
+        return exitcodes.CONFIG
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"janitor {verb}: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="e2et", description="End-to-end acceptance suite (behave).")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -91,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", help="local (default), dev, staging, prod")
     run.add_argument("--tags", action="append", help="behave tag expression (repeatable); default @salus")
     run.add_argument("--reports", default="reports", help="report root (default reports/)")
+    run.add_argument("--parallel", type=int, default=0, metavar="N",
+                     help="start N independent flows (distinct run ids) against one shared environment")
+    run.add_argument("--tag-set", action="append", default=[], metavar="'@a @b'",
+                     help="one more parallel flow with these tags (repeatable)")
     run.add_argument("behave_args", nargs=argparse.REMAINDER, help="-- extra behave arguments")
     run.set_defaults(func=cmd_run)
 
@@ -108,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     fault.add_argument("--off", action="store_true")
     fault.add_argument("--profile-file", default="reports/sandbox/profile.yaml")
     sb.set_defaults(func=cmd_sandbox)
+
+    jan = sub.add_parser("janitor", help="remove leftovers of dead e2et runs from the dedicated tenant")
+    jan.add_argument("--profile", help="local (needs E2ET_SANDBOX_PROFILE), dev, staging, prod")
+    jan.add_argument("--older-than", default="6h", help="only runs started longer ago than this (Go duration)")
+    jan.add_argument("--keep-run", action="append", default=[], help="never touch this run id (repeatable)")
+    jan.add_argument("--dry-run", action="store_true", help="list counts, delete nothing")
+    jan.set_defaults(func=cmd_janitor)
     return p
 
 

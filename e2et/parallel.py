@@ -1,0 +1,120 @@
+"""``e2et run --parallel N``: independent flows against one shared environment.
+
+Each flow is its own behave process with its own run id (so every name, resource, task and
+event it matches is its own), its own diagnostics under ``reports/runs/<run-id>/``, and results
+in the one combined Allure result set. For `local`, the flows share one sandbox and broker.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import exitcodes
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Flow:
+    run_id: str
+    tags: list[str]
+    dir: Path
+    proc: subprocess.Popen | None = None
+    started: float = 0.0
+    ended: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        try:
+            for feature in json.loads((self.dir / "behave.json").read_text()):
+                for el in feature.get("elements", []):
+                    if el.get("type") == "scenario":
+                        out[el.get("status", "?")] = out.get(el.get("status", "?"), 0) + 1
+        except (OSError, ValueError):
+            pass
+        return out
+
+
+def _aggregate(codes: list[int]) -> int:
+    for special in (exitcodes.TERMINATED, exitcodes.INTERRUPTED, exitcodes.CONFIG):
+        if special in codes:
+            return special
+    return exitcodes.FAILED if any(codes) else exitcodes.OK
+
+
+def run_parallel(tag_sets: list[list[str]], reports: Path, profile: str | None,
+                 extra: list[str]) -> int:
+    from support.run import new_run_id
+
+    reports = reports.resolve()
+    env = dict(os.environ)
+    if profile:
+        env["E2ET_PROFILE"] = profile
+    sandbox = None
+    if (profile or env.get("E2ET_PROFILE", "local")) == "local" and not env.get("E2ET_SANDBOX_PROFILE"):
+        from sandbox.launcher import SandboxStartError, start_sandbox
+        try:
+            sandbox = start_sandbox("salus", reports / "runs" / f"shared-sandbox-{new_run_id()}")
+        except SandboxStartError as e:
+            print(f"e2et: the shared sandbox did not start: {e}", file=sys.stderr)
+            return exitcodes.CONFIG
+        env["E2ET_SANDBOX_PROFILE"] = str(sandbox.profile_path)
+
+    flows: list[Flow] = []
+    ids: set[str] = set()
+    for tags in tag_sets:
+        rid = new_run_id()
+        while rid in ids:
+            rid = new_run_id()
+        ids.add(rid)
+        flows.append(Flow(rid, tags, reports / "runs" / rid))
+
+    received: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        received.append(signum)
+        for f in flows:
+            if f.proc and f.proc.poll() is None:
+                f.proc.send_signal(signum)
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for f in flows:
+            f.dir.mkdir(parents=True, exist_ok=True)
+            cmd = [sys.executable, "-m", "behave"]
+            for t in f.tags:
+                cmd += ["--tags", t]
+            cmd += ["-f", "allure", "-o", str(reports / "allure-results"),
+                    "-f", "json", "-o", str(f.dir / "behave.json"),
+                    "-f", "plain", "-o", str(f.dir / "console.log"),
+                    "--junit", "--junit-directory", str(f.dir / "junit")] + extra
+            f.started = time.monotonic()
+            f.proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env={**env, "E2ET_RUN_ID": f.run_id},
+                                      stdout=open(f.dir / "stdout.log", "wb"), stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL)
+        codes = []
+        for f in flows:
+            rc = f.proc.wait()
+            f.ended = time.monotonic()
+            if rc < 0:
+                rc = {signal.SIGINT: exitcodes.INTERRUPTED, signal.SIGTERM: exitcodes.TERMINATED}.get(-rc, 1)
+            codes.append(rc)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if sandbox is not None:
+            sandbox.stop()
+    for f, rc in zip(flows, codes):
+        c = f.counts()
+        print(f"flow {f.run_id} [{' '.join(f.tags)}]: exit {rc}, {c.get('passed', 0)} passed, "
+              f"{c.get('failed', 0) + c.get('error', 0)} failed, {c.get('skipped', 0)} skipped, "
+              f"{f.ended - f.started:.1f}s — reports/runs/{f.run_id}/")
+    if received:
+        return exitcodes.INTERRUPTED if received[0] == signal.SIGINT else exitcodes.TERMINATED
+    return _aggregate(codes)
