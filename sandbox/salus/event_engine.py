@@ -277,10 +277,11 @@ class MetricsReader:
 
     - starts at the end of every partition; records stamped before a partition's *floor* are
       skipped (Tansu's ``end_offsets`` may point before the true end, so old records reappear);
-    - every ``check_every`` seconds asks for end offsets: a failure marks an outage, an end offset
-      that went *down* means the broker lost its log (memory storage restarted). Either way all
-      partitions are re-read from 0 with the floor at the outage start, so nothing is evaluated twice
-      and records of the fresh log are not missed;
+    - every ``check_every`` seconds asks for end offsets: a failure marks an outage; a new topic id
+      in the metadata (the topic was re-created: memory storage restarted, often too quickly for
+      any request to fail) or an end offset that went *down* means the log was lost. Either way all
+      partitions are re-read from 0 with a floor, so nothing is evaluated twice and records of the
+      fresh log are not missed (a consumer left at its old offsets would wait there forever);
     - ``rewind()`` does the same on request (the bus calls it after the app restarted the broker).
     """
 
@@ -293,6 +294,7 @@ class MetricsReader:
         self._consumer: Any = None
         self._floors: dict[int, int] = {}
         self._last_ends: dict[int, int] = {}
+        self._topic_id: Any = None
         self._next_check = 0.0
         self._outage_ms: int | None = None
         self._rewind_ms: int | None = None
@@ -303,7 +305,8 @@ class MetricsReader:
         return int(time.time() * 1000)
 
     def rewind(self) -> None:
-        """Re-read from the start of every partition, skipping what was stamped before now."""
+        """The broker was (probably) restarted: check at once. The check re-reads the log from 0 when
+        the topic was re-created; without topic ids it re-reads what was stamped after this call."""
         with self._lock:
             self._rewind_ms = self._now_ms()
 
@@ -313,7 +316,7 @@ class MetricsReader:
         consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
                                  auto_offset_reset="earliest", request_timeout_ms=3000,
                                  bootstrap_timeout_ms=2000, reconnect_backoff_max_ms=300,
-                                 fetch_max_wait_ms=50, metadata_max_age_ms=2000)
+                                 fetch_max_wait_ms=50, metadata_max_age_ms=500)
         try:
             parts = consumer.partitions_for_topic(self.topic)
             if not parts:
@@ -339,6 +342,14 @@ class MetricsReader:
             self._consumer.seek(tp, ends[tp] if at_end else 0)
             self._floors[tp.partition] = floor_ms
         self._last_ends = {tp.partition: ends[tp] for tp in tps}
+        self._topic_id = self._current_topic_id()
+
+    def _current_topic_id(self) -> Any:
+        """Topic UUID from the cached metadata (None when the broker's metadata version has none)."""
+        try:
+            return self._consumer._client.cluster.topic_id(self.topic)
+        except AttributeError:
+            return None
 
     def close(self) -> None:
         consumer, self._consumer = self._consumer, None
@@ -368,9 +379,7 @@ class MetricsReader:
     def _maybe_check(self) -> None:
         with self._lock:
             requested, self._rewind_ms = self._rewind_ms, None
-        if requested is not None:
-            self._rewind_all(requested, "rewind requested (broker restarted)")
-        if time.monotonic() < self._next_check:
+        if requested is None and time.monotonic() < self._next_check:
             return
         self._next_check = time.monotonic() + self.check_every
         from kafka import TopicPartition
@@ -381,16 +390,28 @@ class MetricsReader:
                 raise RuntimeError(f"topic {self.topic} vanished")
             tps = [TopicPartition(self.topic, p) for p in sorted(parts)]
             ends = self._consumer.end_offsets(tps, timeout_ms=1000)
+            self._consumer.topics()            # fresh metadata (the broker just answered, so it is quick)
+            parts = self._consumer.partitions_for_topic(self.topic) or parts
         except Exception as e:
             if self._outage_ms is None:
-                log.warning("metrics topic unreachable (%s); will re-read it when the broker is back", e)
+                log.warning("metrics topic unreachable (%s); will re-read it if the broker lost it", e)
                 self._outage_ms = check_started
+            if requested is not None:
+                with self._lock:
+                    self._rewind_ms = self._rewind_ms or requested
             return
-        if self._outage_ms is not None:
-            floor, self._outage_ms = self._outage_ms, None
-            self._rewind_all(floor, "broker reachable again")
+        outage, self._outage_ms = self._outage_ms, None
+        topic_id = self._current_topic_id()
+        if topic_id is not None and self._topic_id is not None:
+            if topic_id != self._topic_id:
+                self._rewind_all(0, "the topic was re-created (broker restarted)")
+                return
+        elif outage is not None or requested is not None:
+            # No topic ids from this broker: cannot tell a restart from a hiccup; re-read what is
+            # stamped after the trouble began (older records were evaluated already).
+            self._rewind_all(min(x for x in (outage, requested) if x is not None), "broker reachable again")
             return
-        shrunk = [p for p, end in ((tp.partition, ends[tp]) for tp in tps) if end < self._last_ends.get(p, 0)]
+        shrunk = [tp.partition for tp in tps if ends[tp] < self._last_ends.get(tp.partition, 0)]
         if shrunk:
             self._rewind_all(check_started - int(self.check_every * 1000) - 1000,
                              f"end offsets of partitions {shrunk} went down (broker lost its log)")
@@ -415,8 +436,9 @@ class EventEngine:
     def __init__(self, ctx: SandboxContext, bootstrap: str) -> None:
         self.ctx = ctx
         self.bootstrap = bootstrap
-        self.published = 0
-        self.evaluated = 0
+        self.published = 0      # events handed to the bus
+        self.evaluated = 0      # (metric group, task) pairs whose selector matched
+        self.frames = 0         # UMF frames fully handled (tests wait on it to prove "no event")
         self.reader = MetricsReader(bootstrap, topics.METRICS)
         self._stop = threading.Event()
         self._contexts: dict[tuple[Any, ...], TaskContext] = {}
@@ -483,6 +505,7 @@ class EventEngine:
             for g in group_frame(umf):
                 for task in domain.tasks_for(g.tenant, g.group):
                     self._evaluate_task(task, g)
+            self.frames += 1
 
     def _evaluate_task(self, task: dict[str, Any], g: MetricGroup) -> None:
         tp = task.get("taskParameters") or {}
