@@ -48,8 +48,9 @@ def run_behave(profile_file: Path, out_dir: Path, *args: str, env: dict[str, str
     full_env = dict(os.environ)
     full_env.update({"E2ET_SANDBOX_PROFILE": str(profile_file), "E2ET_PROFILE": "local"})
     full_env.update(env or {})
+    junit = out_dir / f"junit-{out.stem}"
     cmd = [sys.executable, "-m", "behave", "--tags", "@salus", "-f", "json", "-o", str(out),
-           "--no-junit", *args]
+           "--junit", "--junit-directory", str(junit), *args]
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
     run = BehaveRun(proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
@@ -67,4 +68,22 @@ def run_behave(profile_file: Path, out_dir: Path, *args: str, env: dict[str, str
                         break
                 run.scenarios[el["name"]] = ScenarioResult(feature["name"], el["name"],
                                                            el.get("status", "?"), msg)
+    _messages_from_junit(junit, run)
     return run
+
+
+def _messages_from_junit(junit: Path, run: BehaveRun) -> None:
+    """behave's JSON output omits the message of an *error* (non-assertion) step; JUnit keeps it."""
+    import xml.etree.ElementTree as ET
+    for xml in junit.glob("*.xml"):
+        for case in ET.parse(xml).getroot().iter("testcase"):
+            name = case.get("name", "")
+            name = name.split(" -- @", 1)[0]
+            res = run.scenarios.get(name)
+            if res is None or res.message:
+                continue
+            for tag in ("failure", "error"):
+                node = case.find(tag)
+                if node is not None:
+                    res.message = (node.get("message") or "") + "\n" + (node.text or "")
+                    break

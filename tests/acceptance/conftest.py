@@ -31,7 +31,7 @@ class FaultSwitch:
         body = {"auth": {"passwordCredentials": {"username": admin["username"], "password": admin["password"]}}}
         token = httpx.post(ident + "tokens", json=body, timeout=5).json()["access"]["token"]["id"]
         self.client = httpx.Client(base_url=self.profile["sandbox"]["control_url"],
-                                   headers={"X-Auth-Token": token}, timeout=5)
+                                   headers={"X-Auth-Token": token}, timeout=30)
 
     def on(self, name: str, param: object = None) -> None:
         self.client.put(f"faults/{name}", json={"param": param}).raise_for_status()
