@@ -86,6 +86,19 @@ def iso_duration(seconds: int) -> str:
     return f"PT{int(seconds)}S" if seconds % 60 else f"PT{int(seconds) // 60}M"
 
 
+def _seconds(value: Any, default: int) -> str:
+    return f"{duration_seconds(value, 'timeout') if value is not None else default}s"
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _summary(plugin: dict[str, Any]) -> dict[str, str]:
+    """MM's ``@SummaryField`` values of the plugin (what the UI lists)."""
+    return {k: str(v) for k, v in plugin.items() if k in ("url", "host", "port", "protocol") and v is not None}
+
+
 def selector_matches(selector: dict[str, str], method: str, labels: dict[str, str]) -> bool:
     if not selector:
         return True
@@ -107,6 +120,8 @@ class SalusDomain:
         self._listeners: list[Callable[[str, str], None]] = []
         self._envoys: dict[str, AttachedEnvoy] = {}
         self._envoy_lock = threading.RLock()
+        self._bound_lock = threading.Lock()
+        self._last_bound: dict[str, frozenset] = {}
 
     def close(self) -> None:
         self.store.close()
@@ -174,8 +189,12 @@ class SalusDomain:
         return f"{tenant or '_PUBLIC_'}|{name}"
 
     def list_zones(self, tenant: str) -> list[dict[str, Any]]:
+        """Public zones and the tenant's private ones (MM ``findAllAvailableForTenant``)."""
         zones = self.store.list("zone", "_PUBLIC_") + self.store.list("zone", tenant)
         return [self._zone_dto(z) for z in zones]
+
+    def list_public_zones(self) -> list[dict[str, Any]]:
+        return [self._zone_dto(z, internal=True) for z in self.store.list("zone", "_PUBLIC_")]
 
     def create_private_zone(self, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
         name = body.get("name")
@@ -223,6 +242,7 @@ class SalusDomain:
              "sourceIpAddresses": body["sourceIpAddresses"], "state": body.get("state", "INACTIVE"),
              "createdTimestamp": ts, "updatedTimestamp": ts}
         self.store.put("zone", self._zone_key(None, name), "_PUBLIC_", z)
+        self._changed("zones", "_PUBLIC_")
         return self._zone_dto(z, internal=True)
 
     def get_zone(self, tenant: str | None, name: str, internal: bool = False) -> dict[str, Any]:
@@ -236,12 +256,21 @@ class SalusDomain:
         z = self.store.get("zone", key)
         if z is None:
             raise NotFound(f"No zone found named {name} on tenant {tenant}")
+        bad = []
+        if "pollerTimeout" in body and (not isinstance(body["pollerTimeout"], int)
+                                        or not 30 <= body["pollerTimeout"] <= 1800):
+            bad.append("pollerTimeout")
+        if body.get("state") is not None and body["state"] not in ("ACTIVE", "INACTIVE", "MAINTENANCE"):
+            bad.append("state")
+        if bad:
+            raise validation_failed(bad)
         for f in ("provider", "providerRegion", "sourceIpAddresses", "pollerTimeout", "state"):
-            if f in body:
+            if body.get(f) is not None:
                 z[f] = body[f]
         z["updatedTimestamp"] = now_iso()
         self.store.put("zone", key, z["tenantId"], z)
-        return self._zone_dto(z)
+        self._changed("zones", z["tenantId"])
+        return self._zone_dto(z, internal=z["public"])
 
     def delete_zone(self, tenant: str | None, name: str) -> None:
         public = name.startswith("public/")
@@ -368,7 +397,21 @@ class SalusDomain:
             "resourceId": envoy.resource_id, "zoneId": envoy.zone, "remoteIp": envoy.address.rsplit(":", 1)[0],
             "connectedAt": ts, "disconnectedAt": None})
         self._resource_event(envoy.tenant_id, envoy.resource_id, labels_changed=changed, reattached=reattached)
+        if changed:
+            self._installs_bound_to(envoy.tenant_id, r)
+        self._bound_changed(envoy.tenant_id)
         return self._resource_dto(r)
+
+    def _installs_bound_to(self, tenant: str, resource: dict[str, Any]) -> None:
+        """ACM's answer to a ResourceEvent with new labels: one UPSERT per agent type now bound."""
+        types = sorted({(self.store.get("release", i["agentReleaseId"]) or {}).get("type")
+                        for i in self.store.list("install", tenant)
+                        if selector_matches(i["labelSelector"], i["labelSelectorMethod"], resource["labels"])})
+        for agent_type in types:
+            if agent_type:
+                self._publish(topics.INSTALLS, f"{tenant}:{resource['resourceId']}",
+                              {"tenantId": tenant, "resourceId": resource["resourceId"], "op": "UPSERT",
+                               "agentType": agent_type}, "AgentInstallChangeEvent")
 
     def envoy_detached(self, envoy_id: str) -> None:
         with self._envoy_lock:
@@ -384,7 +427,7 @@ class SalusDomain:
                 if r is not None and r.get("envoyId") == envoy_id:
                     r["associatedWithEnvoy"] = False
                     self.store.put("resource", key, envoy.tenant_id, r)
-            self._changed("monitors", envoy.tenant_id)
+            self._bound_changed(envoy.tenant_id)
 
     def attached_envoys(self) -> list[AttachedEnvoy]:
         with self._envoy_lock:
@@ -550,7 +593,8 @@ class SalusDomain:
         bad: list[str] = []
         has_sel, has_rid = body.get("labelSelector") is not None, bool(body.get("resourceId"))
         if has_sel == has_rid:
-            bad.append("labelSelector or resourceId (exactly one)")
+            # class-level @ValidCreateMonitor: reported on the object, not on a field
+            bad.append("detailedMonitorInput (exactly one of labelSelector or resourceId)")
         if has_rid and body.get("excludedResourceIds"):
             bad.append("excludedResourceIds")
         self._validate_labels(body.get("labelSelector"), "labelSelector", bad)
@@ -609,7 +653,7 @@ class SalusDomain:
              "metadata": body.get("metadata") or {},
              "interval": iso_duration(duration_seconds(body.get("interval") or "PT1M", "interval")),
              "details": details, "policy": policy_id is not None, "policyId": policy_id,
-             "summary": {k: str(v) for k, v in plugin.items() if k in ("url", "host", "port", "protocol")},
+             "summary": _summary(plugin),
              "createdTimestamp": ts, "updatedTimestamp": ts}
         self.store.put("monitor", m["id"], tenant, m)
         self._publish(topics.MONITOR_CHANGES, f"{tenant}:{m['id']}", {"tenantId": tenant, "monitorId": m["id"]},
@@ -618,8 +662,20 @@ class SalusDomain:
         return m
 
     def _bound_changed(self, tenant: str) -> None:
-        for e in self.attached_envoys():
-            self._publish(topics.MONITORS, e.envoy_id, {"envoyId": e.envoy_id}, "MonitorBoundEvent")
+        """MM emits ``MonitorBoundEvent{envoyId}`` only to envoys whose bindings changed."""
+        current: dict[str, set] = {}
+        for b in self.bound_monitors():
+            if b.get("envoyId"):
+                current.setdefault(b["envoyId"], set()).add(
+                    (b["tenantId"], b["monitorId"], b["resourceId"], b.get("zoneName"), b["renderedContent"],
+                     b["interval"]))
+        now = {k: frozenset(v) for k, v in current.items()}
+        attached = {e.envoy_id for e in self.attached_envoys()}
+        with self._bound_lock:
+            changed = {e for e in set(now) | set(self._last_bound) if now.get(e) != self._last_bound.get(e)}
+            self._last_bound = now
+        for envoy_id in sorted(changed & attached):
+            self._publish(topics.MONITORS, envoy_id, {"envoyId": envoy_id}, "MonitorBoundEvent")
         self._changed("monitors", tenant)
 
     def list_monitors(self, tenant: str | None, admin: bool = False) -> list[dict[str, Any]]:
@@ -632,16 +688,53 @@ class SalusDomain:
         return self._monitor_dto(self._must("monitor", mid, tenant, "Monitor"))
 
     def update_monitor(self, tenant: str, mid: str, body: dict[str, Any]) -> dict[str, Any]:
+        """PUT: non-null fields replace the stored ones (MM ignores nulls); switching between
+        ``resourceId`` and ``labelSelector`` clears the other."""
         m = self._must("monitor", mid, tenant, "Monitor")
+        changes = {k: v for k, v in body.items() if v is not None}
+        if changes.get("resourceId"):
+            changes.setdefault("labelSelector", None)
+            m["labelSelector"] = None
+        elif "labelSelector" in changes:
+            m["resourceId"] = None
+        return self._save_monitor(tenant, m, changes)
+
+    def patch_monitor(self, tenant: str, mid: str, ops: Any) -> dict[str, Any]:
+        """JSON-patch (RFC 6902 add/replace/remove on top-level and nested keys), as MM's PATCH."""
+        m = self._must("monitor", mid, tenant, "Monitor")
+        doc = json.loads(json.dumps(self._monitor_dto(m)))
+        if not isinstance(ops, list):
+            raise BadRequest("JSON parse error: a JSON patch must be an array of operations")
+        for op in ops:
+            parts = [x.replace("~1", "/").replace("~0", "~") for x in str(op.get("path", "")).split("/")[1:]]
+            if not parts or op.get("op") not in ("add", "replace", "remove"):
+                raise BadRequest(f"Unsupported JSON patch operation: {op}")
+            target = doc
+            for key in parts[:-1]:
+                target = target.setdefault(key, {}) if isinstance(target, dict) else target[int(key)]
+            if op["op"] == "remove":
+                target.pop(parts[-1], None) if isinstance(target, dict) else target.pop(int(parts[-1]))
+            elif isinstance(target, dict):
+                target[parts[-1]] = op.get("value")
+            else:
+                target.insert(len(target) if parts[-1] == "-" else int(parts[-1]), op.get("value"))
         if m.get("policy"):
             raise BadRequest("Policy monitors cannot be updated by tenants")
-        merged = {**m, **{k: v for k, v in body.items() if v is not None}}
-        if "resourceId" in body and body["resourceId"]:
-            merged["labelSelector"] = None
-        self._validate_monitor(tenant, merged)
-        merged["interval"] = iso_duration(duration_seconds(merged["interval"], "interval"))
+        fields = ("name", "labelSelector", "labelSelectorMethod", "resourceId", "excludedResourceIds", "metadata",
+                  "interval", "details")
+        return self._save_monitor(tenant, m, {k: doc.get(k) for k in fields})
+
+    def _save_monitor(self, tenant: str, m: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+        if m.get("policy"):
+            raise BadRequest("Policy monitors cannot be updated by tenants")
+        merged = {**m, **changes}
+        plugin = self._validate_monitor(tenant, merged)
+        merged["interval"] = iso_duration(duration_seconds(merged.get("interval") or "PT1M", "interval"))
+        merged["summary"] = _summary(plugin)
         merged["updatedTimestamp"] = now_iso()
-        self.store.put("monitor", mid, tenant, merged)
+        self.store.put("monitor", m["id"], tenant, merged)
+        self._publish(topics.MONITOR_CHANGES, f"{tenant}:{m['id']}", {"tenantId": tenant, "monitorId": m["id"]},
+                      "MonitorChangeEvent")
         self._bound_changed(tenant)
         return self._monitor_dto(merged)
 
@@ -664,28 +757,31 @@ class SalusDomain:
                 and selector_matches(m.get("labelSelector") or {}, m.get("labelSelectorMethod"), r["labels"])]
 
     def _poller_for(self, tenant: str, zone: str) -> AttachedEnvoy | None:
-        candidates = [e for e in self.attached_envoys() if e.zone == zone
-                      and (zone.startswith("public/") or e.tenant_id == tenant)]
+        owner = self.cfg.public_zone_tenant if zone.startswith("public/") else tenant
+        candidates = [e for e in self.attached_envoys() if e.zone == zone and e.tenant_id == owner]
         return sorted(candidates, key=lambda e: e.envoy_id)[0] if candidates else None
 
     @staticmethod
     def render(plugin: dict[str, Any]) -> str:
-        """The translated telegraf input config (MM monitor translations, contract §9)."""
-        timeout = f"{duration_seconds(plugin['timeout'], 'timeout')}s" if plugin.get("timeout") else "3s"
-        if plugin["type"] == "net_response":
-            out = {"type": "net_response", "protocol": plugin.get("protocol") or "tcp",
-                   "address": f"{plugin['host']}:{int(plugin['port'])}", "timeout": timeout}
-            for k in ("send", "expect"):
-                if plugin.get(k):
-                    out[k] = plugin[k]
-            return json.dumps(out)
-        if plugin["type"] == "http":
-            out = {"type": "http_response", "urls": [plugin["url"]], "method": plugin.get("method") or "GET",
-                   "response_timeout": timeout, "follow_redirects": bool(plugin.get("followRedirects"))}
-            if plugin.get("responseStringMatch"):
-                out["response_string_match"] = plugin["responseStringMatch"]
-            return json.dumps(out)
-        return json.dumps({k: v for k, v in plugin.items()})
+        """The telegraf input config MM's monitor translations produce (contract §9): type renamed
+        (``http`` → ``http_response``), host+port → ``address``, ISO durations → ``"<n>s"``, and every
+        other field set on the plugin in snake_case."""
+        ptype = plugin.get("type")
+        rest = {k: v for k, v in plugin.items() if k != "type" and v is not None}
+        if ptype == "net_response":
+            out: dict[str, Any] = {"type": "net_response", "protocol": rest.pop("protocol", None) or "tcp",
+                                   "address": f"{rest.pop('host')}:{int(rest.pop('port'))}",
+                                   "timeout": _seconds(rest.pop("timeout", None), 1)}
+            if "readTimeout" in rest:
+                out["read_timeout"] = _seconds(rest.pop("readTimeout"), 1)
+        elif ptype == "http":
+            out = {"type": "http_response", "urls": [rest.pop("url")], "method": rest.pop("method", None) or "GET",
+                   "response_timeout": _seconds(rest.pop("timeout", None), 5),
+                   "follow_redirects": bool(rest.pop("followRedirects", False))}
+        else:
+            out = {"type": ptype}
+        out.update({_snake(k): v for k, v in rest.items()})
+        return json.dumps(out)
 
     def bound_monitors(self, tenant: str | None = None) -> list[dict[str, Any]]:
         out = []
@@ -700,7 +796,8 @@ class SalusDomain:
                         "createdTimestamp": m["createdTimestamp"], "updatedTimestamp": m["updatedTimestamp"]}
                 if details["type"] == "local":
                     envoy_id = self.active_envoy_id(m["tenantId"], r["resourceId"])
-                    out.append({**base, "selectorScope": "local", "envoyId": envoy_id, "pollerResourceId": None})
+                    out.append({**base, "selectorScope": "local", "zoneName": None, "envoyId": envoy_id,
+                                "pollerResourceId": None})
                     continue
                 for zone in details.get("monitoringZones") or []:
                     poller = self._poller_for(m["tenantId"], zone)
@@ -712,7 +809,8 @@ class SalusDomain:
     def list_bound_monitors(self, tenant: str, resource_id: str | None = None,
                             monitor_id: str | None = None) -> list[dict[str, Any]]:
         hidden = ("tenantId", "pollerResourceId", "envoyId")
-        return [{k: v for k, v in b.items() if k not in hidden} for b in self.bound_monitors(tenant)
+        return [{k: v for k, v in b.items() if k not in hidden and not (k == "zoneName" and not v)}
+                for b in self.bound_monitors(tenant)
                 if (resource_id is None or b["resourceId"] == resource_id)
                 and (monitor_id is None or b["monitorId"] == monitor_id)]
 
@@ -721,6 +819,8 @@ class SalusDomain:
 
     # ------------------------------------------------------------------ event tasks (EEM)
     def _validate_task(self, body: dict[str, Any]) -> None:
+        """EEM ``TaskCU`` bean validation; unknown properties (the stale Go-e2et ``measurement``,
+        ``monitorType``, ``metricName``) are ignored by Jackson, so they fail as missing fields."""
         bad: list[str] = []
         if not body.get("name"):
             bad.append("name")
@@ -730,28 +830,61 @@ class SalusDomain:
         if not isinstance(tp, dict):
             bad.append("taskParameters")
         else:
-            if not tp.get("metricGroup"):
+            if not isinstance(tp.get("metricGroup"), str) or not tp["metricGroup"].strip():
                 bad.append("taskParameters.metricGroup")
             self._validate_labels(tp.get("labelSelector"), "taskParameters.labelSelector", bad)
             for f in ("defaultConsecutiveCount", "zoneQuorumCount"):
-                if f in tp and (not isinstance(tp[f], int) or tp[f] < 1):
+                if tp.get(f) is not None and (not isinstance(tp[f], int) or isinstance(tp[f], bool) or tp[f] < 1):
                     bad.append(f"taskParameters.{f}")
             exprs = tp.get("stateExpressions") or []
+            if not isinstance(exprs, list):
+                bad.append("taskParameters.stateExpressions")
+                exprs = []
             for i, se in enumerate(exprs):
-                if se.get("state") not in ("CRITICAL", "WARNING", "OK") or not self._expr_ok(se.get("expression")):
-                    bad.append(f"taskParameters.stateExpressions[{i}]")
+                path = f"taskParameters.stateExpressions[{i}]"
+                if not isinstance(se, dict):
+                    bad.append(path)
+                    continue
+                if se.get("state") not in ("CRITICAL", "WARNING", "OK"):
+                    bad.append(f"{path}.state")
+                self._expr_errors(se.get("expression"), f"{path}.expression", bad)
         if bad:
             raise validation_failed(bad)
 
-    def _expr_ok(self, e: Any) -> bool:
+    def _expr_errors(self, e: Any, path: str, bad: list[str]) -> None:
+        """Field paths of an invalid comparison/logical expression tree."""
         if not isinstance(e, dict):
-            return False
-        if e.get("type") == "comparison":
-            return e.get("comparator") in COMPARATORS and e.get("input") not in (None, "") \
-                and "comparisonValue" in e
-        if e.get("type") == "logical":
-            return e.get("operator") in ("AND", "OR") and all(self._expr_ok(x) for x in e.get("expressions") or [])
-        return False
+            bad.append(path)
+        elif e.get("type") == "comparison":
+            if e.get("comparator") not in COMPARATORS:
+                bad.append(f"{path}.comparator")
+            if e.get("input") in (None, ""):
+                bad.append(f"{path}.input")
+            if e.get("comparisonValue") is None:
+                bad.append(f"{path}.comparisonValue")
+        elif e.get("type") == "logical":
+            if e.get("operator") not in ("AND", "OR"):
+                bad.append(f"{path}.operator")
+            subs = e.get("expressions")
+            if not isinstance(subs, list) or not subs:
+                bad.append(f"{path}.expressions")
+            else:
+                for i, sub in enumerate(subs):
+                    self._expr_errors(sub, f"{path}.expressions[{i}]", bad)
+        else:
+            bad.append(f"{path}.type")
+
+    @staticmethod
+    def _task_params(tp: dict[str, Any]) -> dict[str, Any]:
+        """Only the ``EventEngineTaskParameters`` properties, with EEM's defaults."""
+        keys = ("metricGroup", "labelSelector", "groupBy", "messageTemplate", "defaultConsecutiveCount",
+                "zoneQuorumCount", "zoneLabel", "stateExpressions")
+        out = {k: tp.get(k) for k in keys}
+        for k, default in (("labelSelector", {}), ("groupBy", []), ("defaultConsecutiveCount", 1),
+                           ("zoneQuorumCount", 1), ("stateExpressions", [])):
+            if out[k] is None:
+                out[k] = default
+        return out
 
     def _task_dto(self, t: dict[str, Any], admin: bool = False) -> dict[str, Any]:
         keys = ["id", "name", "taskParameters", "monitoringSystem", "createdTimestamp", "updatedTimestamp"]
@@ -764,12 +897,7 @@ class SalusDomain:
 
     def create_task(self, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
         self._validate_task(body)
-        tp = dict(body["taskParameters"])
-        tp.setdefault("labelSelector", {})
-        tp.setdefault("groupBy", [])
-        tp.setdefault("defaultConsecutiveCount", 1)
-        tp.setdefault("zoneQuorumCount", 1)
-        tp.setdefault("stateExpressions", [])
+        tp = self._task_params(body["taskParameters"])
         ts = now_iso()
         t = {"id": str(uuid.uuid4()), "tenantId": tenant, "name": body["name"], "taskParameters": tp,
              "monitoringSystem": body["monitoringSystem"], "partitionId": 0,
@@ -789,7 +917,7 @@ class SalusDomain:
         t = self._must("task", tid, tenant, "Event task")
         self._validate_task(body)
         t.update(name=body["name"], monitoringSystem=body["monitoringSystem"],
-                 taskParameters=body["taskParameters"], updatedTimestamp=now_iso())
+                 taskParameters=self._task_params(body["taskParameters"]), updatedTimestamp=now_iso())
         self.store.put("task", tid, tenant, t)
         self._task_changed(tenant, tid)
         return self._task_dto(t)
@@ -844,7 +972,7 @@ class SalusDomain:
              "excludedResourceIds": body.get("excludedResourceIds"), "metadata": body.get("metadata") or {},
              "interval": iso_duration(duration_seconds(body.get("interval") or "PT1M", "interval")),
              "details": body["details"], "policy": False,
-             "summary": {k: str(v) for k, v in plugin.items() if k in ("url", "host", "port")},
+             "summary": _summary(plugin),
              "createdTimestamp": ts, "updatedTimestamp": ts}
         self.store.put("template", m["id"], None, m)
         return self._monitor_dto(m)
@@ -967,14 +1095,24 @@ class SalusDomain:
         return {"success": True}
 
     def delete_tenant(self, tenant: str) -> None:
-        for kind in ("install", "envoy_token", "task", "monitor", "resource", "history"):
-            for item in self.store.list(kind, tenant):
-                key = item.get("id") if kind != "resource" else f"{tenant}|{item['resourceId']}"
-                if kind == "history":
-                    key = item["envoyId"]
-                self.store.delete(kind, key)
+        """The admin fan-out (API ``CrossServiceController``): every service drops the tenant's data,
+        emitting the same events as one-by-one deletes would."""
+        for i in self.store.list("install", tenant):
+            self.delete_install(tenant, i["id"])
+        for t in self.store.list("envoy_token", tenant):
+            self.store.delete("envoy_token", t["id"])
+        for t in self.store.list("task", tenant):
+            self.delete_task(tenant, t["id"])
+        for m in self.store.list("monitor", tenant):
+            self.delete_monitor(tenant, m["id"], allow_policy=True)
+        for r in self.store.list("resource", tenant):
+            self.delete_resource(tenant, r["resourceId"])
+        for h in self.store.list("history", tenant):
+            self.store.delete("history", h["envoyId"])
         for z in self.store.list("zone", tenant):
             self.store.delete("zone", self._zone_key(tenant, z["name"]))
+        for p in self.store.list("policy"):
+            if p["scope"] == "TENANT" and p.get("subscope") == tenant:
+                self.store.delete("policy", p["id"])
         self.store.delete("tenant_meta", tenant)
-        for kind in ("installs", "monitors", "resources", "tasks", "zones"):
-            self._changed(kind, tenant)
+        self._changed("zones", tenant)

@@ -124,7 +124,7 @@ def build_admin_app(ctx: SandboxContext) -> web.Application:
 
     # public zones (names contain '/')
     async def zones(r):
-        return ok(paged(r, [z for z in d.list_zones("_PUBLIC_")], size))
+        return ok(paged(r, d.list_public_zones(), size))
 
     async def zone_create(r):
         return ok(d.create_public_zone(await json_body(r)), 201)

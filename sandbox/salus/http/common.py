@@ -78,20 +78,28 @@ def error_middleware(ctx: SandboxContext, app_name: str, family_of: Callable[[we
     @web.middleware
     async def mw(request: web.Request, handler: Handler) -> web.StreamResponse:
         faults = ctx.faults
+        if request.path.startswith("/_sandbox/"):
+            # the fault switch itself never suffers faults, or a slow fault could not be switched off
+            return await _handled(request, handler, app_name)
         if faults.active(F.SLOW_RESPONSES):
             await asyncio.sleep(float(faults.param(F.SLOW_RESPONSES) or 15))
         if faults.active(F.ROUTE_500) and family_of(request) == str(faults.param(F.ROUTE_500)):
             return error_response(request, 500, "Internal Server Error",
                                   "sandbox fault route-500: injected failure", app_name)
-        try:
-            return await handler(request)
-        except DomainError as e:
-            return error_response(request, e.status, e.error, e.message, app_name)
-        except web.HTTPException as e:
-            if e.status >= 400:
-                return error_response(request, e.status, e.reason, e.text or e.reason, app_name)
-            raise
+        return await _handled(request, handler, app_name)
     return mw
+
+
+async def _handled(request: web.Request, handler: Handler, app_name: str) -> web.StreamResponse:
+    """Domain errors and aiohttp's own 4xx (unknown route, wrong method) as Spring error bodies."""
+    try:
+        return await handler(request)
+    except DomainError as e:
+        return error_response(request, e.status, e.error, e.message, app_name)
+    except web.HTTPException as e:
+        if e.status >= 400:
+            return error_response(request, e.status, e.reason, e.text or e.reason, app_name)
+        raise
 
 
 def require_user(ctx: SandboxContext, request: web.Request, tenant: str | None = None, admin: bool = False):

@@ -24,6 +24,11 @@ def build_identity_app(ctx: SandboxContext) -> web.Application:
                                      status=400)
         key = auth.get("RAX-KSKEY:apiKeyCredentials") if isinstance(auth, dict) else None
         pw = auth.get("passwordCredentials") if isinstance(auth, dict) else None
+        creds = key if key is not None else pw
+        if not isinstance(creds, dict) or not all(isinstance(creds.get(f), str) for f in
+                                                  ("username", "apiKey" if key is not None else "password")):
+            return web.json_response({"badRequest": {"code": 400, "message": "Invalid json request body"}},
+                                     status=400)
         if key:
             result = ctx.domain.authenticate(str(key.get("username")), api_key=str(key.get("apiKey")))
         elif pw:

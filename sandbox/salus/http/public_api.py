@@ -1,12 +1,14 @@
 """Public (tenant) API: ``/v1.0/tenant/{tenantId}/…`` exactly as the gateway exposes it (contract §1.4)."""
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 from aiohttp import web
 
 from .. import faults as F
 from ..context import SandboxContext
+from ..domain import BadRequest
 from .common import error_middleware, json_body, ok, paged, require_user, spring_page
 
 TENANT = r"{tenant:\d+|[a-zA-Z]+:\d+}"
@@ -14,7 +16,11 @@ PREFIX = f"/v1.0/tenant/{TENANT}"
 
 
 def family(request: web.Request) -> str:
+    """Route family for the route-500 fault: the path segment after the tenant id (the gateway's
+    odd ``event-tasks/agent-releases/{id}`` belongs to ``agent-releases``)."""
     parts = request.path.strip("/").split("/")
+    if parts[3:5] == ["event-tasks", "agent-releases"]:
+        return "agent-releases"
     return parts[3] if len(parts) > 3 else ""
 
 
@@ -98,6 +104,15 @@ def build_public_app(ctx: SandboxContext) -> web.Application:
     async def monitor_put(r, t, mid):
         return ok(d.update_monitor(t, mid, await json_body(r)))
 
+    async def monitor_patch(r, t, mid):
+        if r.content_type != "application/json-patch+json":
+            raise web.HTTPUnsupportedMediaType(text=f"Content type '{r.content_type}' not supported")
+        try:
+            ops = json.loads(await r.read())
+        except ValueError:
+            raise BadRequest("JSON parse error: malformed JSON patch") from None
+        return ok(d.patch_monitor(t, mid, ops))
+
     async def monitor_delete(r, t, mid):
         d.delete_monitor(t, mid)
         return ok(None, 204)
@@ -109,6 +124,7 @@ def build_public_app(ctx: SandboxContext) -> web.Application:
     route("POST", "/monitors", monitor_create)
     route("GET", "/monitors/{mid}", monitor_get)
     route("PUT", "/monitors/{mid}", monitor_put)
+    route("PATCH", "/monitors/{mid}", monitor_patch)
     route("DELETE", "/monitors/{mid}", monitor_delete)
     route("GET", "/bound-monitors", bound)
 
