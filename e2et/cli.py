@@ -116,6 +116,13 @@ def cmd_janitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Service mode: GET / runs the suite (200/500/423), GET /metrics is Prometheus text."""
+    from .serve import serve
+    return serve(args.port, args.host, args.profile, args.tags or ["@salus"], Path(args.reports),
+                 run_timeout=args.run_timeout, behave_args=args.behave_args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="e2et", description="End-to-end acceptance suite (behave).")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -152,6 +159,17 @@ def build_parser() -> argparse.ArgumentParser:
     jan.add_argument("--keep-run", action="append", default=[], help="never touch this run id (repeatable)")
     jan.add_argument("--dry-run", action="store_true", help="list counts, delete nothing")
     jan.set_defaults(func=cmd_janitor)
+
+    srv = sub.add_parser("serve", help="service mode: GET / runs the suite, GET /metrics for Prometheus")
+    srv.add_argument("--port", type=int, default=8080)
+    srv.add_argument("--host", default="0.0.0.0", help="address to bind (default all interfaces)")
+    srv.add_argument("--profile", help="local (default), dev, staging, prod")
+    srv.add_argument("--tags", action="append", help="behave tag expression (repeatable); default @salus")
+    srv.add_argument("--reports", default="reports", help="report root; each run under <reports>/serve/")
+    srv.add_argument("--run-timeout", type=float, default=None, metavar="SECONDS",
+                     help="stop a run taking longer than this (it still cleans up)")
+    srv.add_argument("behave_args", nargs=argparse.REMAINDER, help="-- extra behave arguments for every run")
+    srv.set_defaults(func=cmd_serve)
     return p
 
 
