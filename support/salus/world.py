@@ -109,6 +109,16 @@ class SalusWorld:
     def _scenario(self, name: str, action: Callable[[], object]) -> None:
         (self.scenario_cleanup or self.run_cleanup).push(name, action)
 
+    def _delete_named(self, items: Callable[[], list[dict[str, Any]]], matches: Callable[[dict[str, Any]], bool],
+                      delete: Callable[[str], None], key: str = "id") -> Callable[[], None]:
+        """A cleanup registered *before* a create whose id only the server knows: it finds the
+        object by its run-scoped name, so an interrupt between create and response leaks nothing."""
+        def run() -> None:
+            for item in items():
+                if matches(item):
+                    delete(item[key])
+        return run
+
     def _once(self, key: str, make: Callable[[], T]) -> T:
         with self._lock:
             if key not in self._cache:
@@ -171,8 +181,8 @@ class SalusWorld:
         any envoy attached to the zone as poller)."""
         def make() -> str:
             name = self.run.names.private_zone()
-            self.zones.create_private(name)
             self.run_cleanup.push(f"delete zone {name}", lambda: self.zones.delete(name))
+            self.zones.create_private(name)
             return name
         return self._once(f"private_zone:{purpose}", make)
 
@@ -181,9 +191,10 @@ class SalusWorld:
 
     # ------------------------------------------------------------------ envoy tokens, isolation
     def new_envoy_token(self) -> dict[str, Any]:
-        tok = self.tokens.create(self.run.names.name("token"))
-        self._scenario(f"delete envoy token {tok['id']}", lambda: self.tokens.delete(tok["id"]))
-        return tok
+        name = self.run.names.name("token")
+        self._scenario(f"delete envoy token {name}", self._delete_named(
+            self.tokens.list, lambda t: t.get("description") == name, self.tokens.delete))
+        return self.tokens.create(name)
 
     def envoy_tokens(self) -> list[dict[str, Any]]:
         return self.tokens.list()
@@ -192,8 +203,8 @@ class SalusWorld:
     def new_resource(self, run_id: str | None = None) -> str:
         rid = f"e2et-{run_id}-{os.urandom(3).hex()}" if run_id else self.run.names.resource_id()
         meta = self.run.stamp() if run_id is None else {"e2et-run-id": run_id}
-        self.resources.create(rid, {}, meta)
         self._scenario(f"delete resource {rid}", lambda: self.resources.delete(rid))
+        self.resources.create(rid, {}, meta)
         return rid
 
     def plant_stale_resources(self, count: int) -> list[str]:
@@ -224,15 +235,17 @@ class SalusWorld:
     # ------------------------------------------------------------------ envoys
     def start_envoy(self, zone: str | None, scope: str = "scenario") -> EnvoyProcess:
         rid = self.run.names.resource_id()
-        token = self.tokens.create(f"envoy for {rid}")
+        push = self._scenario if scope == "scenario" else self.run_cleanup.push
+        description = f"envoy for {rid}"
+        push(f"delete resource {rid}", lambda: self.resources.delete(rid))
+        push(f"delete envoy token of {rid}", self._delete_named(
+            self.tokens.list, lambda t: t.get("description") == description, self.tokens.delete))
+        token = self.tokens.create(description)
         envoy = EnvoyProcess(self.settings, self.run.temp_dir("envoy"), rid, zone, token["token"],
                              labels={self.run.names.label_key(): rid})
-        push = self._scenario if scope == "scenario" else self.run_cleanup.push
-        push(f"delete resource {rid}", lambda: self.resources.delete(rid))
-        push(f"delete envoy token of {rid}", lambda: self.tokens.delete(token["id"]))
-        envoy.start()
-        self.envoys.append(envoy)
         push(f"stop envoy {rid}", envoy.stop)
+        self.envoys.append(envoy)
+        envoy.start()
         return envoy
 
     def _envoy_seen(self, envoy: EnvoyProcess) -> Callable[[], str]:
@@ -275,10 +288,10 @@ class SalusWorld:
     def install_release(self, envoy: EnvoyProcess, scope: str = "scenario") -> dict[str, Any]:
         release = self.telegraf_release()
         selector = {f"agent_{self.run.names.label_key()}": envoy.resource_id}
-        inst = self.installs.create(release["id"], selector)
         push = self._scenario if scope == "scenario" else self.run_cleanup.push
-        push(f"delete agent install {inst['id']}", lambda: self.installs.delete(inst["id"]))
-        return inst
+        push(f"delete agent install for {envoy.resource_id}", self._delete_named(
+            self.installs.list, lambda i: i.get("labelSelector") == selector, self.installs.delete))
+        return self.installs.create(release["id"], selector)
 
     def wait_agent_binary(self, envoy: EnvoyProcess, release: dict[str, Any], timeout: float = 20) -> None:
         path = envoy.agent_path(release["type"], release["version"], release["exe"])
@@ -313,10 +326,11 @@ class SalusWorld:
     def event_task(self, metric_group: str) -> dict[str, Any]:
         def make() -> dict[str, Any]:
             rid = self.monitoring_envoy().resource_id
-            task = self.tasks.create(failure_task(self.run.names.name(f"task-{metric_group}"), metric_group,
-                                                  {"system_resource_id": rid}, ["system_monitor_id"]))
-            self.run_cleanup.push(f"delete task {task['id']}", lambda: self.tasks.delete(task["id"]))
-            return task
+            name = self.run.names.name(f"task-{metric_group}")
+            self.run_cleanup.push(f"delete task {name}", self._delete_named(
+                self.tasks.list, lambda t: t.get("name") == name, self.tasks.delete))
+            return self.tasks.create(failure_task(name, metric_group, {"system_resource_id": rid},
+                                                  ["system_monitor_id"]))
         return self._once(f"task:{metric_group}", make)
 
     def _closed_target(self) -> tuple[str, int]:
@@ -331,13 +345,15 @@ class SalusWorld:
     def tcp_monitor_on_closed_port(self) -> Monitor:
         envoy = self.monitoring_envoy()
         host, port = self._closed_target()
+        name = self.run.names.name("tcp")
+        self._scenario(f"delete monitor {name}", self._delete_named(
+            self.monitors.list, lambda m: m.get("name") == name and not m.get("policy"), self.monitors.delete))
         m = self.monitors.create({
-            "name": self.run.names.name("tcp"), "resourceId": envoy.resource_id, "interval": self._interval(),
+            "name": name, "resourceId": envoy.resource_id, "interval": self._interval(),
             "metadata": self.run.stamp(),
             "details": {"type": "remote", "monitoringZones": [self.private_zone("poller")],
                         "plugin": {"type": "net_response", "protocol": "tcp", "host": host, "port": port,
                                    "timeout": "PT2S"}}})
-        self._scenario(f"delete monitor {m['id']}", lambda: self.monitors.delete(m["id"]))
         return Monitor(m["id"], host, port, "net_response", envoy.resource_id)
 
     def http_policy_monitor_on_closed_port(self) -> Monitor:
@@ -350,15 +366,17 @@ class SalusWorld:
             self.policies.set_account_type(self.tenant_id, account)
         host, port = self._closed_target()
         name = self.run.names.name("policy-http")
+        pol = self.policies
+        self._scenario(f"delete monitor template {name}", self._delete_named(
+            pol.templates, lambda t: t.get("name") == name, pol.delete_template))
+        self._scenario(f"delete policy {name}", self._delete_named(
+            pol.policies, lambda p: p.get("name") == name, pol.delete_policy))
         template = self.policies.create_template({
             "name": name, "resourceId": envoy.resource_id, "interval": self._interval(),
             "metadata": self.run.stamp(),
             "details": {"type": "remote", "monitoringZones": [self.public_zone()],
                         "plugin": {"type": "http", "url": f"http://{host}:{port}/", "timeout": "PT2S"}}})
-        self._scenario(f"delete monitor template {template['id']}",
-                       lambda: self.policies.delete_template(template["id"]))
         policy = self.policies.create_account_policy(name, account, template["id"])
-        self._scenario(f"delete policy {policy['id']}", lambda: self.policies.delete_policy(policy["id"]))
 
         def clone() -> dict[str, Any] | None:
             return next((m for m in self.monitors.list() if m.get("policy") and m.get("name") == name
