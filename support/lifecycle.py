@@ -29,16 +29,14 @@ class FatalInput(Exception):
 
 def install_signal_handlers(context: Any) -> None:
     """SIGTERM behaves like Ctrl-C: behave aborts, after_all runs every registered cleanup."""
-    def on_term(signum: int, _frame: object) -> None:
+    def on_signal(signum: int, _frame: object) -> None:
+        if context.config.userdata.get("_e2et_signal"):
+            return      # already stopping: a second Ctrl-C must not cut the cleanup short
         context.config.userdata["_e2et_signal"] = signum
         raise KeyboardInterrupt(f"signal {signum}")
 
-    def on_int(signum: int, frame: object) -> None:
-        context.config.userdata["_e2et_signal"] = signum
-        raise KeyboardInterrupt("SIGINT")
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_int)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
 
 
 def forced_exit_code(context: Any) -> int | None:
@@ -138,16 +136,18 @@ def after_scenario(context: Any, scenario: Any) -> None:
 
 
 def stop_run(context: Any) -> None:
-    """Run every run-scoped cleanup (worlds first, then sandboxes); never raises."""
+    """Run every cleanup still registered — a scenario's cut short by an interrupt first, then the
+    run's (reverse creation order, sandbox last) — then close the worlds; never raises."""
+    for name in ("scenario_cleanup", "run_cleanup"):
+        stack = getattr(context, name, None)
+        if stack is not None:
+            for f in stack.run() or []:
+                log.warning("cleanup failed: %s", f)
     for world in list(getattr(context, "worlds", {}).values()):
         try:
             world.close()
         except Exception as e:  # keep cleaning whatever one world does
             log.warning("closing %s failed: %s", world, e)
-    stack = getattr(context, "run_cleanup", None)
-    if stack is not None:
-        for f in stack.run() or []:
-            log.warning("run cleanup failed: %s", f)
     run = getattr(context, "run", None)
     if run is not None:
         run.remove_temp()
