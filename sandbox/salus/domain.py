@@ -336,6 +336,7 @@ class SalusDomain:
                       {"tenantId": tenant, "resourceId": rid, "labelsChanged": labels_changed,
                        "deleted": deleted, "reattachedEnvoyId": reattached}, "ResourceEvent")
         self._changed("resources", tenant)
+        self._bound_changed(tenant)   # MM rebinds monitors on every ResourceEvent
 
     def get_resource(self, tenant: str, rid: str, view: str = "public") -> dict[str, Any]:
         r = self.store.get("resource", f"{tenant}|{rid}")
@@ -399,7 +400,6 @@ class SalusDomain:
         self._resource_event(envoy.tenant_id, envoy.resource_id, labels_changed=changed, reattached=reattached)
         if changed:
             self._installs_bound_to(envoy.tenant_id, r)
-        self._bound_changed(envoy.tenant_id)
         return self._resource_dto(r)
 
     def _installs_bound_to(self, tenant: str, resource: dict[str, Any]) -> None:

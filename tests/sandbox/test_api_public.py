@@ -419,3 +419,27 @@ def test_other_tenants_ids_are_not_found(rig: ApiRig) -> None:
     assert rig.pub("GET", TENANT, f"monitors/{other_monitor['id']}").status_code == 404
     other_token = rig.domain.list_envoy_tokens(OTHER)[0]
     assert rig.pub("DELETE", TENANT, f"envoy-tokens/{other_token['id']}").status_code == 404
+
+
+def test_new_matching_resource_rebinds_and_tells_the_poller(rig: ApiRig) -> None:
+    t = fresh_tenant()
+    rig.domain.create_private_zone(t, {"name": "pz"})
+    poller = rig.attach(t, "poller", zone="pz")
+    rig.pub("POST", t, "monitors", "admin", json=net_monitor(None, ["pz"], labelSelector={"role": "db"},
+                                                            excludedResourceIds=["db-2"]))
+    assert rig.domain.bound_monitors_for_envoy(poller.envoy_id) == []
+    mark = rig.bus.mark()
+    for rid in ("db-1", "db-2"):
+        rig.pub("POST", t, "resources", "admin", json={"resourceId": rid, "presenceMonitoringEnabled": False,
+                                                      "labels": {"role": "db"}})
+    assert [r[1] for r in rig.bus.since(mark, topics.MONITORS)] == [poller.envoy_id]
+    assert [b["resourceId"] for b in rig.domain.bound_monitors_for_envoy(poller.envoy_id)] == ["db-1"]
+    mark = rig.bus.mark()
+    rig.domain.envoy_detached(poller.envoy_id)
+    assert rig.domain.bound_monitors_for_envoy(poller.envoy_id) == []
+    assert rig.bus.since(mark, topics.MONITORS) == []   # a gone envoy is not told anything
+
+
+def test_admin_trailing_slashes(rig: ApiRig) -> None:
+    assert rig.adm("GET", "api/zones/public/us_central_1/").json()["name"] == PUBLIC_ZONE
+    assert rig.adm("GET", f"api/tenant-metadata/{TENANT}/").status_code == 200

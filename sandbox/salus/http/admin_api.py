@@ -26,8 +26,7 @@ def build_admin_app(ctx: SandboxContext) -> web.Application:
             require_user(ctx, request, admin=True)
             return await fn(request, **request.match_info)
         app.router.add_route(method, path, handler)
-        if not path.endswith("}"):
-            app.router.add_route(method, path + "/", handler)
+        app.router.add_route(method, path + "/", handler)   # Spring MVC 5 trailing-slash match
 
     # agent releases
     async def rel_list(r):
@@ -130,13 +129,13 @@ def build_admin_app(ctx: SandboxContext) -> web.Application:
         return ok(d.create_public_zone(await json_body(r)), 201)
 
     async def zone_get(r, name):
-        return ok(d.get_zone(None, name, internal=True))
+        return ok(d.get_zone(None, name.rstrip("/"), internal=True))
 
     async def zone_put(r, name):
-        return ok(d.update_zone(None, name, await json_body(r)))
+        return ok(d.update_zone(None, name.rstrip("/"), await json_body(r)))
 
     async def zone_delete(r, name):
-        d.delete_zone(None, name)
+        d.delete_zone(None, name.rstrip("/"))
         return ok(None, 204)
     route("GET", "/api/zones", zones)
     route("POST", "/api/zones", zone_create)
