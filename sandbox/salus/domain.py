@@ -367,6 +367,21 @@ class SalusDomain:
             raise NotFound(f"No resource found for {rid} on tenant {tenant}")
         self._resource_event(tenant, rid, deleted=True)
 
+    def resources_by_label(self, tenant: str, labels: dict[str, str], method: str) -> list[dict[str, Any]]:
+        """RM ``resources-by-label/{AND|OR}``: exact label matches."""
+        if method not in ("AND", "OR"):
+            raise BadRequest(f"Invalid label selector method: {method}")
+        return [self._resource_dto(r) for r in self.store.list("resource", tenant)
+                if selector_matches(labels, method, r["labels"])]
+
+    def label_values(self, tenant: str) -> dict[str, list[str]]:
+        """RM ``resource-labels``: every label key of the tenant's resources with its distinct values."""
+        out: dict[str, set[str]] = {}
+        for r in self.store.list("resource", tenant):
+            for k, v in r["labels"].items():
+                out.setdefault(k, set()).add(v)
+        return {k: sorted(v) for k, v in sorted(out.items())}
+
     def resource_labels(self, tenant: str, rid: str) -> dict[str, str]:
         r = self.store.get("resource", f"{tenant}|{rid}")
         return dict(r["labels"]) if r else {}
@@ -598,6 +613,8 @@ class SalusDomain:
         if has_rid and body.get("excludedResourceIds"):
             bad.append("excludedResourceIds")
         self._validate_labels(body.get("labelSelector"), "labelSelector", bad)
+        if body.get("labelSelectorMethod") not in (None, "AND", "OR"):
+            bad.append("labelSelectorMethod")
         details = body.get("details")
         plugin: dict[str, Any] = {}
         if not isinstance(details, dict) or details.get("type") not in ("local", "remote"):

@@ -443,3 +443,17 @@ def test_new_matching_resource_rebinds_and_tells_the_poller(rig: ApiRig) -> None
 def test_admin_trailing_slashes(rig: ApiRig) -> None:
     assert rig.adm("GET", "api/zones/public/us_central_1/").json()["name"] == PUBLIC_ZONE
     assert rig.adm("GET", f"api/tenant-metadata/{TENANT}/").status_code == 200
+
+
+def test_resource_label_extras(rig: ApiRig) -> None:
+    t = fresh_tenant()
+    for rid, labels in (("a", {"env": "prod", "os": "linux"}), ("b", {"env": "dev", "os": "linux"})):
+        rig.domain.create_resource(t, {"resourceId": rid, "presenceMonitoringEnabled": False, "labels": labels})
+    assert rig.pub("GET", t, "resource-labels", "admin").json() == {"env": ["dev", "prod"], "os": ["linux"]}
+    got = rig.pub("GET", t, "resources-by-label/AND", "admin", params={"env": "prod", "os": "linux"}).json()
+    assert [r["resourceId"] for r in got["content"]] == ["a"]
+    got = rig.pub("GET", t, "resources-by-label/OR", "admin", params={"env": "dev", "os": "mac"}).json()
+    assert [r["resourceId"] for r in got["content"]] == ["b"]
+    assert rig.pub("GET", t, "resources-by-label/XOR", "admin").status_code == 400
+    bad = rig.pub("POST", t, "monitors", "admin", json=local_monitor("a", labelSelectorMethod="NAND"))
+    assert bad.json()["message"] == "One or more field validations failed: labelSelectorMethod"

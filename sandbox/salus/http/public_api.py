@@ -85,6 +85,14 @@ def build_public_app(ctx: SandboxContext) -> web.Application:
     async def resource_delete(r, t, rid):
         d.delete_resource(t, rid)
         return ok(None, 204)
+    async def by_label(r, t, method):
+        selector = {k: v for k, v in r.query.items() if k not in ("page", "size", "sort")}
+        return ok(paged(r, d.resources_by_label(t, selector, method), size))
+
+    async def labels(r, t):
+        return ok(d.label_values(t))
+    route("GET", "/resources-by-label/{method}", by_label)
+    route("GET", "/resource-labels", labels)
     route("GET", "/resources", resources)
     route("POST", "/resources", resource_create)
     route("GET", "/resources/{rid}", resource_get)
