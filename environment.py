@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 
-from support import lifecycle
+from support import lifecycle, reporting
 
 
 def before_all(context):
@@ -26,22 +26,27 @@ def before_all(context):
         print(f"e2et: {e}", file=sys.stderr, flush=True)
         sys.stdout.flush()
         os._exit(e.exit_code)
+    reporting.before_all(context)
 
 
 def before_feature(context, feature):
-    lifecycle.before_feature(context, feature)
+    with reporting.before_feature_guard(context, feature):
+        lifecycle.before_feature(context, feature)
 
 
 def before_scenario(context, scenario):
     lifecycle.before_scenario(context, scenario)
+    reporting.before_scenario(context, scenario)
 
 
 def after_scenario(context, scenario):
-    lifecycle.after_scenario(context, scenario)
+    # evidence is collected before the scenario's cleanups stop envoys and watchers
+    reporting.after_scenario(context, scenario, lambda: lifecycle.after_scenario(context, scenario))
 
 
 def after_all(context):
     lifecycle.stop_run(context)
+    reporting.after_all(context)
     code = lifecycle.forced_exit_code(context)
     if code is not None:
         # behave would exit 1 after an abort; SIGINT/SIGTERM must be told apart (130/143).

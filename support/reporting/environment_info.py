@@ -1,0 +1,116 @@
+"""environment.properties and the tool snapshot: what ran, against what, with which versions.
+
+Endpoints come from ``Settings.redacted_dict()`` (never the raw settings) and every value goes
+through the run's redactor once more, so a secret that slipped into a URL still never lands here.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import json
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from .categories import CATEGORIES
+from .paths import REPO_ROOT
+
+ALLURE_CLI = REPO_ROOT / "tools" / "allure" / "node_modules" / ".bin" / "allure"
+
+
+def _run(cmd: list[str], timeout: float = 10) -> str | None:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[0].strip() if out.returncode == 0 and text else None
+
+
+def _pkg(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def chromium_binary() -> str | None:
+    """The headless browser used to check the HTML report (Debian names it ``chromium``)."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def tools() -> dict[str, str | None]:
+    """Versions of the tools a report depends on (None: not found), probed once per process."""
+    allure = _run([str(ALLURE_CLI), "--version"]) if ALLURE_CLI.exists() else None
+    browser = chromium_binary()
+    return {
+        "python": platform.python_version(),
+        "behave": _pkg("behave"),
+        "allure-behave": _pkg("allure-behave"),
+        "e2et": _pkg("e2et"),
+        "node": _run(["node", "--version"]) if shutil.which("node") else None,
+        "allure-cli": allure,
+        "chromium": _run([browser, "--version"]) if browser else None,
+    }
+
+
+def git_revision() -> str | None:
+    """Short HEAD revision, suffixed ``-dirty`` when tracked files differ (the report then says so)."""
+    if not shutil.which("git"):
+        return None
+    rev = _run(["git", "rev-parse", "--short=12", "HEAD"])
+    if rev is None:
+        return None
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=REPO_ROOT, capture_output=True).returncode
+    return rev + ("-dirty" if dirty else "")
+
+
+def _endpoints(settings: Any) -> dict[str, str]:
+    data = settings.redacted_dict() if settings is not None else {}
+    out: dict[str, str] = {}
+    for key in ("identity", "public_api", "admin_api", "auth_service"):
+        if isinstance(data.get(key), dict) and data[key].get("url"):
+            out[f"endpoint.{key}"] = str(data[key]["url"])
+    if isinstance(data.get("ambassador"), dict):
+        out["endpoint.ambassador"] = str(data["ambassador"].get("address"))
+    if isinstance(data.get("kafka"), dict):
+        out["kafka.brokers"] = ",".join(data["kafka"].get("brokers") or [])
+        out["kafka.security_protocol"] = str(data["kafka"].get("security_protocol"))
+    if isinstance(data.get("events"), dict):
+        out["events.topic"] = str(data["events"].get("topic"))
+        out["events.format"] = str(data["events"].get("format"))
+    out["tenant"] = str((data.get("tenant") or {}).get("id"))
+    return out
+
+
+def snapshot(settings: Any, run_id: str | None, profile: str) -> dict[str, str]:
+    """Flat key → value map of the run's environment (for environment.properties and summaries)."""
+    props = {"profile": profile, "run_id": run_id or "?", "git.revision": git_revision() or "?",
+             "platform": f"{platform.system()} {platform.machine()}", "python.executable": sys.executable}
+    props.update(_endpoints(settings))
+    if settings is not None:
+        props["capabilities"] = ",".join(sorted(settings.capabilities()))
+    props.update({f"tool.{k}": v or "not found" for k, v in tools().items()})
+    return props
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\=").replace(":", "\\:")
+
+
+def write_environment(results: Path, props: dict[str, str], redact: Callable[[str], str]) -> Path:
+    """environment.properties (Java properties syntax) and categories.json into the results dir."""
+    results.mkdir(parents=True, exist_ok=True)
+    lines = [f"{_escape(k)}={_escape(redact(str(v)))}" for k, v in sorted(props.items())]
+    path = results / "environment.properties"
+    path.write_text("\n".join(lines) + "\n")
+    (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2) + "\n")
+    return path

@@ -1,0 +1,196 @@
+"""Reporting side of the behave hooks (called from environment.py around support.lifecycle).
+
+Hook errors: allure-behave shows a scenario whose before_scenario raised as *skipped* (its steps
+never ran) and drops every scenario of a feature whose before_feature raised. We turn both into
+*broken* results carrying the hook's traceback: a before_feature error is recorded and re-raised
+by each of the feature's scenarios; a scenario's hook error is copied onto its first step (the
+step allure-behave reports the scenario's status from) as a non-assertion ``HookError``.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import traceback
+from typing import Any, Callable, Iterator
+
+from . import capabilities, environment_info, evidence, history
+from .paths import allure_results_dir, reports_root
+from .summary import Summary, outcome_of
+
+log = logging.getLogger("e2et.reporting")
+
+
+class HookError(Exception):
+    """A set-up or tear-down hook raised; not an assertion, so Allure shows the scenario as broken."""
+
+
+def _state(context: Any) -> dict[str, Any]:
+    """Reporting state lives on the behave runner's root context layer (survives feature/scenario layers)."""
+    ud = context.config.userdata
+    if "_e2et_reporting" not in ud:
+        ud["_e2et_reporting"] = {"summary": Summary(), "redactors": []}
+    return ud["_e2et_reporting"]
+
+
+def redactor(context: Any) -> Callable[[str], str]:
+    """Every redactor the run knows: the profile's secrets plus each world's (which learn tokens)."""
+    fns: list[Callable[[str], str]] = list(_state(context)["redactors"])
+    for world in list(getattr(context, "worlds", {}).values()):
+        if getattr(world, "redact", None) is not None:
+            fns.append(world.redact)
+
+    def redact(text: str) -> str:
+        for fn in fns:
+            text = fn(text)
+        return text
+    return redact
+
+
+def _process_age() -> float:
+    try:
+        import psutil
+        return max(0.0, time.time() - psutil.Process().create_time())
+    except Exception:
+        return 0.0
+
+
+def before_all(context: Any) -> None:
+    """After the profile loaded: environment.properties, categories.json, history carry-over."""
+    from support.http import Redactor
+
+    st = _state(context)
+    settings = getattr(context, "settings", None)
+    st["redactors"].append(Redactor(settings.secrets() if settings is not None else ()))
+    summary: Summary = st["summary"]
+    summary.phases["setup"] = round(_process_age(), 3)
+    profile = getattr(settings, "profile", None) or os.environ.get("E2ET_PROFILE", "local")
+    run = getattr(context, "run", None)
+    props = environment_info.snapshot(settings, getattr(run, "run_id", None), profile)
+    summary.environment = {k: redactor(context)(str(v)) for k, v in props.items()}
+    try:
+        results = allure_results_dir(context.config)
+        environment_info.write_environment(results, props, redactor(context))
+        history.carry_into(results)
+    except OSError as e:
+        log.warning("could not write allure environment files: %s", e)
+
+
+@contextlib.contextmanager
+def before_feature_guard(context: Any, feature: Any) -> Iterator[None]:
+    """Record (instead of raise) a before_feature error, so its scenarios report it as broken."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 — every error must reach the report
+        feature.e2et_hook_error = (e, traceback.format_exc())
+        log.error("before_feature of %r failed: %s", feature.name, redactor(context)(str(e)))
+
+
+def feature_hook_error(feature: Any) -> tuple[BaseException, str] | None:
+    return getattr(feature, "e2et_hook_error", None)
+
+
+def before_scenario(context: Any, scenario: Any) -> None:
+    """Evidence marks, the feature's hook error (raised here → broken), capability skips."""
+    st = _state(context)
+    st["marks"] = evidence.Marks(dict(getattr(context, "worlds", {})))
+    st["scenario_started"] = time.monotonic()
+    err = feature_hook_error(scenario.feature)
+    if err is not None:
+        raise HookError(f"before_feature failed: {type(err[0]).__name__}: {err[0]}\n{err[1]}") from err[0]
+    settings = getattr(context, "settings", None)
+    if settings is not None and getattr(scenario, "status", None) is not None \
+            and getattr(scenario.status, "name", "") != "skipped":
+        reason = capabilities.skip_reason(scenario.effective_tags, settings.capabilities(),
+                                          getattr(settings, "profile", "?"))
+        if reason:
+            scenario.skip(reason=reason)
+
+
+def _mark_broken(context: Any, scenario: Any, exc: BaseException, tb: Any, where: str, step: Any) -> None:
+    """Put a hook's error on a step, where allure-behave and summary.json read a scenario's status from."""
+    from behave.model_core import Status
+
+    if step is None:
+        return
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)) if tb is None else (
+        tb if isinstance(tb, str) else "".join(traceback.format_tb(tb)))
+    err = HookError(f"{where} hook failed: {type(exc).__name__}: {redactor(context)(str(exc))}")
+    err.__cause__ = exc
+    step.exception = err
+    step.exc_traceback = exc.__traceback__
+    step.error_message = redactor(context)(f"HOOK-ERROR in {where}:\n{text}")
+    step.status = Status.error
+
+
+def after_scenario(context: Any, scenario: Any, cleanup: Callable[[], None]) -> None:
+    """Broken-if-hook-failed, evidence (on failure or E2ET_EVIDENCE=always), cleanup, summary row."""
+    st = _state(context)
+    steps = list(scenario.all_steps)
+    if getattr(scenario, "hook_failed", False) and getattr(scenario, "exception", None) is not None and steps:
+        _mark_broken(context, scenario, scenario.exception, getattr(scenario, "exc_traceback", None),
+                     "before_scenario", steps[0])
+    status = getattr(scenario.status, "name", str(scenario.status))
+    skipped = status in ("skipped", "untested")
+    made = 0
+    if not skipped and (status != "passed" or os.environ.get("E2ET_EVIDENCE", "").lower() == "always"):
+        made = _attach_evidence(context, st.get("marks"))
+    if skipped and getattr(scenario, "skip_reason", None):
+        _describe_skip(scenario)
+    error: BaseException | None = None
+    try:
+        cleanup()
+    except Exception as e:  # noqa: BLE001 — reported as broken, then re-raised for behave
+        error = e
+        if steps and status == "passed":
+            _mark_broken(context, scenario, e, None, "after_scenario", steps[-1])
+    st["summary"].add(outcome_of(scenario, redactor(context), made))
+    started = st.pop("scenario_started", None)
+    if started is not None:
+        st["summary"].phases["scenarios"] = round(st["summary"].phases.get("scenarios", 0.0)
+                                                  + time.monotonic() - started, 3)
+    st["scenarios_ended"] = time.monotonic()
+    if error is not None:
+        raise error
+
+
+def _describe_skip(scenario: Any) -> None:
+    try:
+        import allure
+        desc = "\n".join(scenario.description or [])
+        allure.dynamic.description(f"SKIPPED: {scenario.skip_reason}\n\n{desc}".strip())
+    except Exception as e:  # noqa: BLE001
+        log.debug("skip reason not added to allure: %s", e)
+
+
+def _attach_evidence(context: Any, marks: Any) -> int:
+    worlds = dict(getattr(context, "worlds", {}))
+    settings = getattr(context, "settings", None)
+    try:
+        if worlds:
+            return evidence.attach_all(worlds, marks, settings)
+        sandbox = getattr(settings, "sandbox", None)
+        if sandbox is not None and sandbox.log_file:
+            evidence.allure_attach(redactor(context)(evidence._tail(sandbox.log_file, 300)), "sandbox log (tail)",
+                                   "text")
+            return 1
+    except Exception as e:  # noqa: BLE001 — evidence never replaces the real failure
+        log.warning("attaching evidence failed: %s", e)
+    return 0
+
+
+def after_all(context: Any) -> None:
+    """After run cleanup: teardown timing, summary.json / summary.md."""
+    st = _state(context)
+    summary: Summary = st["summary"]
+    ended = st.get("scenarios_ended")
+    if ended is not None:
+        summary.phases["teardown"] = round(time.monotonic() - ended, 3)
+    try:
+        jpath, mpath = summary.write(reports_root(), redactor(context))
+        c = summary.counts()
+        print(f"e2et: summary {mpath} ({c['PASS']} passed, {c['FAIL']} failed, {c['BROKEN']} broken, "
+              f"{c['SKIP']} skipped)", flush=True)
+    except OSError as e:
+        log.warning("could not write the run summary: %s", e)

@@ -1,0 +1,33 @@
+"""Where reports go: one root (``reports/`` or ``$E2ET_REPORTS_DIR``) so tests can redirect all of it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def reports_root() -> Path:
+    """The report root; tests point it at a temp dir so they never touch the real reports/."""
+    return Path(os.environ.get("E2ET_REPORTS_DIR") or REPO_ROOT / "reports")
+
+
+def allure_results_dir(config: Any | None = None) -> Path:
+    """The directory the allure formatter of this run writes to (``-o`` of ``-f allure``), else the default.
+
+    Why ask the behave config: ``e2et run --reports X`` and parallel flows pass their own ``-o``;
+    environment.properties and categories.json must land next to *those* results.
+    """
+    if config is not None:
+        formats = list(getattr(config, "format", None) or [])
+        outputs = list(getattr(config, "outputs", None) or [])
+        for i, name in enumerate(formats):
+            if name == "allure" and i < len(outputs) and getattr(outputs[i], "name", None):
+                return Path(outputs[i].name)
+    return reports_root() / "allure-results"
+
+
+def history_dir() -> Path:
+    """Allure history kept between runs (trends); lives outside allure-results so cleaning results keeps it."""
+    return reports_root() / "history"
