@@ -159,6 +159,10 @@ class CleanupStack:
     def __len__(self) -> int:
         return len(self._items)
 
+    def __bool__(self) -> bool:
+        """A stack is a stack even when empty (``stack or default`` must not swap it out)."""
+        return True
+
     def names(self) -> list[str]:
         with self._lock:
             return [n for n, _, _ in self._items]

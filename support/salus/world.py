@@ -79,7 +79,7 @@ class SalusWorld:
         self.settings = settings
         self.run = run
         self.tenant_id = settings.tenant.id
-        self.run_cleanup = run_cleanup or CleanupStack()
+        self.run_cleanup = run_cleanup if run_cleanup is not None else CleanupStack()
         self._owns_cleanup = run_cleanup is None
         self.scenario_cleanup: CleanupStack | None = None
         self.redact = Redactor(settings.secrets())
@@ -107,7 +107,7 @@ class SalusWorld:
         self.scenario_cleanup = stack
 
     def _scenario(self, name: str, action: Callable[[], object]) -> None:
-        (self.scenario_cleanup or self.run_cleanup).push(name, action)
+        (self.scenario_cleanup if self.scenario_cleanup is not None else self.run_cleanup).push(name, action)
 
     def _delete_named(self, items: Callable[[], list[dict[str, Any]]], matches: Callable[[dict[str, Any]], bool],
                       delete: Callable[[str], None], key: str = "id") -> Callable[[], None]:
