@@ -123,6 +123,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                  run_timeout=args.run_timeout, behave_args=args.behave_args)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render the Allure HTML report (npm allure CLI); exit 2 with a fix when tools or results are missing."""
+    from .report import main as report_main
+    return report_main(args.results, args.output, args.name)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="e2et", description="End-to-end acceptance suite (behave).")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -159,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     jan.add_argument("--keep-run", action="append", default=[], help="never touch this run id (repeatable)")
     jan.add_argument("--dry-run", action="store_true", help="list counts, delete nothing")
     jan.set_defaults(func=cmd_janitor)
+
+    rep = sub.add_parser("report", help="render reports/allure-results as HTML in reports/allure-report")
+    rep.add_argument("--results", default="reports/allure-results", help="Allure results directory")
+    rep.add_argument("--output", default="reports/allure-report", help="HTML report directory (replaced)")
+    rep.add_argument("--name", default="e2et", help="report title")
+    rep.set_defaults(func=cmd_report)
 
     srv = sub.add_parser("serve", help="service mode: GET / runs the suite, GET /metrics for Prometheus")
     srv.add_argument("--port", type=int, default=8080)

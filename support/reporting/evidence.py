@@ -37,12 +37,15 @@ class Marks:
 
     def since(self, name: str, world: Any) -> tuple[list[Any], list[Any], list[Any]]:
         """This scenario's exchanges, watchers and envoys (run-scoped envoys it used are included)."""
-        last, n_watch, _n_env = self.at.get(name, (None, 0, 0))
+        last, n_watch, n_env = self.at.get(name, (None, 0, 0))
         items = list(getattr(getattr(world, "exchanges", None), "items", []) or [])
         if last is not None and any(i is last for i in items):
             idx = next(k for k, i in enumerate(items) if i is last)
             items = items[idx + 1:]
-        return items, list(getattr(world, "watchers", []))[n_watch:], list(getattr(world, "envoys", []))
+        envoys = list(getattr(world, "envoys", []))
+        # envoys started in this scenario, plus earlier (run-scoped) ones still running that it may have used
+        used = envoys[n_env:] + [e for e in envoys[:n_env] if getattr(e, "alive", lambda: False)()]
+        return items, list(getattr(world, "watchers", []))[n_watch:], used
 
 
 def _tail(path: str | Path | None, lines: int) -> str:

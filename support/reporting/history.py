@@ -28,13 +28,18 @@ def carry_into(results: Path, previous_report: Path | None = None) -> None:
             shutil.copy2(f, dst / f.name)
 
 
-def write_allurerc(path: Path, name: str, output: Path, single_file: bool = True) -> Path:
-    """The Allure 3 config for ``e2et report``: report name, output, history file, awesome + classic views."""
-    history_dir().mkdir(parents=True, exist_ok=True)
+def write_allurerc(path: Path, name: str, output: Path, history: Path | None = None,
+                   single_file: bool = True) -> Path:
+    """The Allure 3 config for ``e2et report``: report name, output, history file, awesome view.
+
+    Single file: the report opens from file:// (CI artefact, mail attachment) without a server.
+    """
+    history = history or history_file()
+    history.parent.mkdir(parents=True, exist_ok=True)
     config = {
         "name": name,
         "output": str(output),
-        "historyPath": str(history_file()),
+        "historyPath": str(history.resolve()),
         "plugins": {
             "awesome": {"options": {"singleFile": single_file, "reportName": name, "groupBy": ["epic", "feature"]}},
         },

@@ -15,7 +15,7 @@ import time
 import traceback
 from typing import Any, Callable, Iterator
 
-from . import capabilities, environment_info, evidence, history
+from . import capabilities, environment_info, evidence, history, labels
 from .paths import allure_results_dir, reports_root
 from .summary import Summary, outcome_of
 
@@ -96,6 +96,10 @@ def before_scenario(context: Any, scenario: Any) -> None:
     st = _state(context)
     st["marks"] = evidence.Marks(dict(getattr(context, "worlds", {})))
     st["scenario_started"] = time.monotonic()
+    try:
+        labels.apply(scenario)
+    except Exception as e:  # noqa: BLE001 — labels are cosmetic; never fail a scenario for them
+        log.debug("allure labels not applied: %s", e)
     err = feature_hook_error(scenario.feature)
     if err is not None:
         raise HookError(f"before_feature failed: {type(err[0]).__name__}: {err[0]}\n{err[1]}") from err[0]
