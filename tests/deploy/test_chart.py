@@ -221,3 +221,14 @@ def test_rendered_profile_is_one_e2et_accepts(env, tmp_path):
     assert settings.profile == env
     assert settings.kafka.security_protocol == "SSL"
     assert settings.envoy.executable == "/usr/local/bin/telemetry-envoy"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_helm_lint_is_clean_for_every_environment(env):
+    import helm_python as helm
+
+    from .chart_support import CHART_DIR
+
+    report = helm.lint(str(CHART_DIR), all_workloads(env), strict=True, namespace="salus", kube_version="v1.30.0")
+    problems = [m for m in report["messages"] if m["severity"] >= 2] + report["errors"]
+    assert not problems, problems
