@@ -3,7 +3,7 @@ Feature: Test run setup
   Before anything else is checked, the platform's identity, agent catalog and zones must be
   ready for this run, and the dedicated e2et tenant must hold only what e2et runs put there.
 
-  @severity:blocker @story:identity
+  @severity:blocker @story:identity @needs:admin
   Scenario: Identity issues tokens to the regular and the admin user
     When the regular user signs in with Identity
     And the admin user signs in with Identity
@@ -14,7 +14,7 @@ Feature: Test run setup
     When the agent catalog is searched for the newest telegraf release for this platform
     Then that release names a download and the executable inside it
 
-  @severity:critical @story:zones
+  @severity:critical @story:zones @needs:public_zone
   Scenario: A private zone is created for this run
     When a private zone with a name unique to this run is created
     Then the tenant's zones include that private zone

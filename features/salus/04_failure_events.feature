@@ -11,7 +11,7 @@ Feature: Failure events
     When a TCP monitor in the private zone checks a port proven closed
     Then a CRITICAL TCP check event is published for this run's resource and tenant
 
-  @severity:critical @story:policy-monitor
+  @severity:critical @story:policy-monitor @needs:admin @needs:public_zone
   Scenario: An account-type HTTP policy monitor in a public zone raises a critical event
     Given an envoy running the telegraf agent in this run's private zone
     And an event task that raises CRITICAL for failed HTTP checks of this run's resource

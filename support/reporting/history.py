@@ -41,7 +41,7 @@ def write_allurerc(path: Path, name: str, output: Path, history: Path | None = N
         "output": str(output),
         "historyPath": str(history.resolve()),
         "plugins": {
-            "awesome": {"options": {"singleFile": single_file, "reportName": name, "groupBy": ["epic", "feature"]}},
+            "awesome": {"options": {"singleFile": single_file, "reportName": name, "groupBy": ["feature"]}},
         },
     }
     path.parent.mkdir(parents=True, exist_ok=True)

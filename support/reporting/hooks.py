@@ -102,7 +102,7 @@ def before_scenario(context: Any, scenario: Any) -> None:
         log.debug("allure labels not applied: %s", e)
     err = feature_hook_error(scenario.feature)
     if err is not None:
-        raise HookError(f"before_feature failed: {type(err[0]).__name__}: {err[0]}\n{err[1]}") from err[0]
+        raise HookError(f"before_feature failed: {type(err[0]).__name__}: {err[0]}") from err[0]
     settings = getattr(context, "settings", None)
     if settings is not None and getattr(scenario, "status", None) is not None \
             and getattr(scenario.status, "name", "") != "skipped":
@@ -118,12 +118,13 @@ def _mark_broken(context: Any, scenario: Any, exc: BaseException, tb: Any, where
 
     if step is None:
         return
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)) if tb is None else (
-        tb if isinstance(tb, str) else "".join(traceback.format_tb(tb)))
+    # the whole chain: a feature hook's original frames sit in the cause of the scenario's HookError
+    lines = [redactor(context)(line) for line in traceback.format_exception(type(exc), exc, exc.__traceback__)]
+    text = "".join(lines)
     err = HookError(f"{where} hook failed: {type(exc).__name__}: {redactor(context)(str(exc))}")
     err.__cause__ = exc
     step.exception = err
-    step.exc_traceback = exc.__traceback__
+    step.exc_traceback = lines          # allure-behave joins a list as the trace (behave#616 workaround)
     step.error_message = redactor(context)(f"HOOK-ERROR in {where}:\n{text}")
     step.status = Status.error
 
