@@ -33,6 +33,8 @@ def install_signal_handlers(context: Any) -> None:
         if context.config.userdata.get("_e2et_signal"):
             return      # already stopping: a second Ctrl-C must not cut the cleanup short
         context.config.userdata["_e2et_signal"] = signum
+        if context.config.userdata.get("_e2et_cleaning"):
+            return      # let the cleanup in progress finish; after_scenario aborts the run after it
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -130,14 +132,21 @@ def before_scenario(context: Any, scenario: Any) -> None:
 def after_scenario(context: Any, scenario: Any) -> None:
     stack = getattr(context, "scenario_cleanup", None)
     if stack is not None:
-        failures = stack.run()
+        context.config.userdata["_e2et_cleaning"] = True
+        try:
+            failures = stack.run()
+        finally:
+            context.config.userdata["_e2et_cleaning"] = False
         for f in failures or []:
             log.warning("scenario cleanup failed: %s", f)
+    if context.config.userdata.get("_e2et_signal"):
+        raise KeyboardInterrupt("signal received during cleanup")
 
 
 def stop_run(context: Any) -> None:
     """Run every cleanup still registered — a scenario's cut short by an interrupt first, then the
     run's (reverse creation order, sandbox last) — then close the worlds; never raises."""
+    context.config.userdata["_e2et_cleaning"] = True
     for name in ("scenario_cleanup", "run_cleanup"):
         stack = getattr(context, name, None)
         if stack is not None:
@@ -150,4 +159,28 @@ def stop_run(context: Any) -> None:
             log.warning("closing %s failed: %s", world, e)
     run = getattr(context, "run", None)
     if run is not None:
+        _kill_strays(f"e2et-{run.run_id}-")
         run.remove_temp()
+
+
+def _kill_strays(marker: str) -> None:
+    """Last line of defence: any process still running from this run's temp root (an envoy whose
+    start was cut by a signal before its handle was kept) is killed with its children."""
+    import psutil
+
+    strays = []
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if p.pid != os.getpid() and marker in " ".join(p.info["cmdline"] or []):
+                strays.append(p)
+        except psutil.Error:
+            continue
+    for p in strays:
+        try:
+            for child in p.children(recursive=True):
+                child.kill()
+            p.kill()
+            log.warning("killed stray process %s of this run", p.pid)
+        except psutil.Error:
+            pass
+    psutil.wait_procs(strays, timeout=3)
