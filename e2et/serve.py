@@ -15,7 +15,7 @@ import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Enum, Gauge, generate_latest
 
@@ -59,12 +59,12 @@ class RunMetrics:
 class SuiteService:
     """The state behind the HTTP handler: one run at a time, the last result, the metrics."""
 
-    def __init__(self, runner: SuiteRunner, log=sys.stderr) -> None:
+    def __init__(self, runner: SuiteRunner, log: TextIO | None = None) -> None:
         self.runner = runner
         self.metrics = RunMetrics()
         self.last: RunResult | None = None
         self._busy = threading.Lock()
-        self._log = log
+        self._log = log or sys.stderr
 
     def run_once(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON body); 423 without waiting when a run is already going on."""
