@@ -130,6 +130,13 @@ def main() -> int:
             br = behave_runs(handle.profile_path, args.runs)
             results["behave_salus_wall_s"] = {"median": statistics.median(br), "max": max(br),
                                               "runs": br}
+            t0 = time.perf_counter()
+            p = subprocess.run([sys.executable, "-m", "e2et.cli", "run", "--parallel", "3", "--reports",
+                                str(tmp / "par")], cwd=REPO, capture_output=True, text=True,
+                               env=dict(os.environ, E2ET_SANDBOX_PROFILE=str(handle.profile_path)))
+            par = time.perf_counter() - t0
+            results["parallel_3_flows_wall_s"] = {"wall": par, "ratio_to_one_flow": par / statistics.median(br),
+                                                  "exit": p.returncode}
             if not args.skip_preload:
                 results["event_detection"] = detection_latency(handle.profile_path, args.preload)
         finally:
