@@ -320,7 +320,23 @@ class EventWatcher:
             lines.append("no tenant was expected, so no message is shown")
         else:
             lines.append(f"no message of tenant {tenant} was seen at all")
+        down = self._unreachable_brokers()
+        if down:
+            lines.append(f"Kafka broker {', '.join(down)} unreachable at the end of the wait: the broker went "
+                         "down (check the broker, then kafka.brokers)")
         return "\n".join(lines)
+
+    def _unreachable_brokers(self) -> list[str]:
+        """Brokers refusing a TCP connection now: a dead broker explains an empty wait."""
+        import socket
+        down = []
+        for b in self.settings.kafka.brokers:
+            host, _, port = b.rpartition(":")
+            try:
+                socket.create_connection((host, int(port)), timeout=1).close()
+            except OSError:
+                down.append(b)
+        return down
 
     def window(self) -> dict[str, Any]:
         """The scan window, for evidence attachments."""

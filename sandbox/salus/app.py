@@ -133,8 +133,16 @@ class SalusSandbox:
         if name != F.BROKER_STOPPED:
             return
         if enabled:
-            log.warning("fault %s: stopping the broker", name)
-            self.broker.stop()
+            delay = float(param) if isinstance(param, (int, float)) or str(param or "").replace(".", "", 1).isdigit() else 0.0
+            if delay > 0:
+                # "mid-run": the switch is thrown before a run starts, the broker dies during it
+                log.warning("fault %s: stopping the broker in %.1fs", name, delay)
+                timer = threading.Timer(delay, self._stop_broker_if_faulted)
+                timer.daemon = True
+                timer.start()
+            else:
+                log.warning("fault %s: stopping the broker", name)
+                self.broker.stop()
         else:
             log.warning("fault %s cleared: restarting the broker", name)
             self.broker.restart()
@@ -142,6 +150,11 @@ class SalusSandbox:
             reconnect = getattr(self.ctx.bus, "reconnect", None)
             if reconnect:
                 reconnect()
+
+    def _stop_broker_if_faulted(self) -> None:
+        if self.ctx.faults.active(F.BROKER_STOPPED):
+            log.warning("fault %s: stopping the broker now", F.BROKER_STOPPED)
+            self.broker.stop()
 
     def _start_services(self) -> None:
         from .ambassador import Ambassador

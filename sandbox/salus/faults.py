@@ -39,7 +39,7 @@ CATALOG: dict[str, FaultSpec] = {f.name: f for f in [
     FaultSpec(ROUTE_500, "one public API route family answers 500 (param: family, e.g. 'zones')", "zones"),
     FaultSpec(TENANT_LEAK, "public list routes leak another tenant's items"),
     FaultSpec(SLOW_RESPONSES, "every HTTP response is delayed (param: seconds)", 15.0),
-    FaultSpec(BROKER_STOPPED, "the Kafka broker is stopped (switching off restarts it)"),
+    FaultSpec(BROKER_STOPPED, "the Kafka broker is stopped, after param seconds if given (switching off restarts it)"),
 ]}
 
 
