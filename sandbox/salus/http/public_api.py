@@ -55,36 +55,35 @@ def build_public_app(ctx: SandboxContext) -> web.Application:
         return ok(d.get_release(rid))
     route("GET", "/event-tasks/agent-releases/{rid}", release_one)   # the gateway's path, bug included
 
-    # agent installs
-    async def installs(r, t):
-        return ok(paged(r, leak(r, d.list_installs), size))
+    def crud(path: str, list_items: Callable[[str], list[Any]], *, create: Callable | None = None,
+             get: Callable | None = None, put: Callable | None = None, delete: Callable | None = None,
+             page: Callable = paged, item: str = "{id}") -> None:
+        """The gateway's usual route set for one family: list (paged, leak-aware), create 201,
+        get/put 200, delete 204 — each backed by one domain call ``fn(tenant, ...)``."""
+        async def list_(r, t):
+            return ok(page(r, leak(r, list_items), size))
+        route("GET", path, list_)
+        if create:
+            async def create_(r, t):
+                return ok(create(t, await json_body(r)), 201)
+            route("POST", path, create_)
+        if get:
+            async def get_(r, t, id):
+                return ok(get(t, id))
+            route("GET", f"{path}/{item}", get_)
+        if put:
+            async def put_(r, t, id):
+                return ok(put(t, id, await json_body(r)))
+            route("PUT", f"{path}/{{id}}", put_)
+        if delete:
+            async def delete_(r, t, id):
+                delete(t, id)
+                return ok(None, 204)
+            route("DELETE", f"{path}/{{id}}", delete_)
 
-    async def install_create(r, t):
-        return ok(d.create_install(t, await json_body(r)), 201)
+    crud("/agent-installs", d.list_installs, create=d.create_install, delete=d.delete_install)
 
-    async def install_delete(r, t, iid):
-        d.delete_install(t, iid)
-        return ok(None, 204)
-    route("GET", "/agent-installs", installs)
-    route("POST", "/agent-installs", install_create)
-    route("DELETE", "/agent-installs/{iid}", install_delete)
-
-    # resources
-    async def resources(r, t):
-        return ok(paged(r, leak(r, d.list_resources), size))
-
-    async def resource_create(r, t):
-        return ok(d.create_resource(t, await json_body(r)), 201)
-
-    async def resource_get(r, t, rid):
-        return ok(d.get_resource(t, rid))
-
-    async def resource_put(r, t, rid):
-        return ok(d.update_resource(t, rid, await json_body(r)))
-
-    async def resource_delete(r, t, rid):
-        d.delete_resource(t, rid)
-        return ok(None, 204)
+    # resources (plus the label helpers, registered first so they win over /resources/{id})
     async def by_label(r, t, method):
         selector = {k: v for k, v in r.query.items() if k not in ("page", "size", "sort")}
         return ok(paged(r, d.resources_by_label(t, selector, method), size))
@@ -93,115 +92,35 @@ def build_public_app(ctx: SandboxContext) -> web.Application:
         return ok(d.label_values(t))
     route("GET", "/resources-by-label/{method}", by_label)
     route("GET", "/resource-labels", labels)
-    route("GET", "/resources", resources)
-    route("POST", "/resources", resource_create)
-    route("GET", "/resources/{rid}", resource_get)
-    route("PUT", "/resources/{rid}", resource_put)
-    route("DELETE", "/resources/{rid}", resource_delete)
+    crud("/resources", d.list_resources, create=d.create_resource, get=d.get_resource, put=d.update_resource,
+         delete=d.delete_resource)
 
-    # monitors and bound monitors
-    async def monitors(r, t):
-        return ok(paged(r, leak(r, d.list_monitors), size))
-
-    async def monitor_create(r, t):
-        return ok(d.create_monitor(t, await json_body(r)), 201)
-
-    async def monitor_get(r, t, mid):
-        return ok(d.get_monitor(t, mid))
-
-    async def monitor_put(r, t, mid):
-        return ok(d.update_monitor(t, mid, await json_body(r)))
-
-    async def monitor_patch(r, t, mid):
+    # monitors (PATCH takes a JSON patch) and bound monitors
+    async def monitor_patch(r, t, id):
         if r.content_type != "application/json-patch+json":
             raise web.HTTPUnsupportedMediaType(text=f"Content type '{r.content_type}' not supported")
         try:
             ops = json.loads(await r.read())
         except ValueError:
             raise BadRequest("JSON parse error: malformed JSON patch") from None
-        return ok(d.patch_monitor(t, mid, ops))
-
-    async def monitor_delete(r, t, mid):
-        d.delete_monitor(t, mid)
-        return ok(None, 204)
+        return ok(d.patch_monitor(t, id, ops))
+    crud("/monitors", d.list_monitors, create=d.create_monitor, get=d.get_monitor, put=d.update_monitor,
+         delete=d.delete_monitor)
+    route("PATCH", "/monitors/{id}", monitor_patch)
 
     async def bound(r, t):
         items = leak(r, lambda ten: d.list_bound_monitors(ten, r.query.get("resourceId"), r.query.get("monitorId")))
         return ok(paged(r, items, size))
-    route("GET", "/monitors", monitors)
-    route("POST", "/monitors", monitor_create)
-    route("GET", "/monitors/{mid}", monitor_get)
-    route("PUT", "/monitors/{mid}", monitor_put)
-    route("PATCH", "/monitors/{mid}", monitor_patch)
-    route("DELETE", "/monitors/{mid}", monitor_delete)
     route("GET", "/bound-monitors", bound)
 
-    # zones
-    async def zones(r, t):
-        return ok(paged(r, leak(r, d.list_zones), size))
-
-    async def zone_create(r, t):
-        return ok(d.create_private_zone(t, await json_body(r)), 201)
-
-    async def zone_get(r, t, name):
-        return ok(d.get_zone(t, name))
-
-    async def zone_put(r, t, name):
-        return ok(d.update_zone(t, name, await json_body(r)))
-
-    async def zone_delete(r, t, name):
-        d.delete_zone(t, name)
-        return ok(None, 204)
-    route("GET", "/zones", zones)
-    route("POST", "/zones", zone_create)
-    route("GET", "/zones/{name:.+}", zone_get)
-    route("PUT", "/zones/{name}", zone_put)
-    route("DELETE", "/zones/{name}", zone_delete)
-
-    # envoy tokens (raw Spring Page)
-    async def tokens(r, t):
-        return ok(spring_page(r, leak(r, d.list_envoy_tokens), size))
-
-    async def token_create(r, t):
-        body = await json_body(r)
-        return ok(d.create_envoy_token(t, body.get("description")), 201)
-
-    async def token_get(r, t, tid):
-        return ok(d.get_envoy_token(t, tid))
-
-    async def token_put(r, t, tid):
-        return ok(d.update_envoy_token(t, tid, await json_body(r)))
-
-    async def token_delete(r, t, tid):
-        d.delete_envoy_token(t, tid)
-        return ok(None, 204)
-    route("GET", "/envoy-tokens", tokens)
-    route("POST", "/envoy-tokens", token_create)
-    route("GET", "/envoy-tokens/{tid}", token_get)
-    route("PUT", "/envoy-tokens/{tid}", token_put)
-    route("DELETE", "/envoy-tokens/{tid}", token_delete)
-
+    crud("/zones", d.list_zones, create=d.create_private_zone, get=d.get_zone, put=d.update_zone,
+         delete=d.delete_zone, item="{id:.+}")
+    # envoy tokens: a raw Spring Page on list; the body is only a description
+    crud("/envoy-tokens", d.list_envoy_tokens, create=lambda t, body: d.create_envoy_token(t, body.get("description")),
+         get=d.get_envoy_token, put=d.update_envoy_token, delete=d.delete_envoy_token, page=spring_page)
     # event tasks (EEM /tasks behind the gateway's /event-tasks)
-    async def tasks(r, t):
-        return ok(paged(r, leak(r, d.list_tasks), size))
-
-    async def task_create(r, t):
-        return ok(d.create_task(t, await json_body(r)), 201)
-
-    async def task_get(r, t, tid):
-        return ok(d.get_task(t, tid))
-
-    async def task_put(r, t, tid):
-        return ok(d.update_task(t, tid, await json_body(r)))
-
-    async def task_delete(r, t, tid):
-        d.delete_task(t, tid)
-        return ok(None, 204)
-    route("GET", "/event-tasks", tasks)
-    route("POST", "/event-tasks", task_create)
-    route("GET", "/event-tasks/{tid}", task_get)
-    route("PUT", "/event-tasks/{tid}", task_put)
-    route("DELETE", "/event-tasks/{tid}", task_delete)
+    crud("/event-tasks", d.list_tasks, create=d.create_task, get=d.get_task, put=d.update_task,
+         delete=d.delete_task)
 
     # agent history (AMB)
     async def history(r, t):
