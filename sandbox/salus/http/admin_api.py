@@ -28,45 +28,34 @@ def build_admin_app(ctx: SandboxContext) -> web.Application:
         app.router.add_route(method, path, handler)
         app.router.add_route(method, path + "/", handler)   # Spring MVC 5 trailing-slash match
 
-    # agent releases
-    async def rel_list(r):
-        return ok(paged(r, d.list_releases(r.query.get("type")), size))
+    def crud(path: str, list_items: Callable[[Any], list[Any]], *, create: Callable | None = None,
+             get: Callable | None = None, put: Callable | None = None, delete: Callable | None = None) -> None:
+        """The admin gateway's usual route set: list (paged), create 201, get/put 200, delete 204."""
+        async def list_(r):
+            return ok(paged(r, list_items(r), size))
+        route("GET", path, list_)
+        if create:
+            async def create_(r):
+                return ok(create(await json_body(r)), 201)
+            route("POST", path, create_)
+        if get:
+            async def get_(r, id):
+                return ok(get(id))
+            route("GET", f"{path}/{{id}}", get_)
+        if put:
+            async def put_(r, id):
+                return ok(put(id, await json_body(r)))
+            route("PUT", f"{path}/{{id}}", put_)
+        if delete:
+            async def delete_(r, id):
+                delete(id)
+                return ok(None, 204)
+            route("DELETE", f"{path}/{{id}}", delete_)
 
-    async def rel_create(r):
-        return ok(d.create_release(await json_body(r)), 201)
-
-    async def rel_get(r, rid):
-        return ok(d.get_release(rid))
-
-    async def rel_delete(r, rid):
-        d.delete_release(rid)
-        return ok(None, 204)
-    route("GET", "/api/agent-releases", rel_list)
-    route("POST", "/api/agent-releases", rel_create)
-    route("GET", "/api/agent-releases/{rid}", rel_get)
-    route("DELETE", "/api/agent-releases/{rid}", rel_delete)
-
-    # monitor templates
-    async def tpl_list(r):
-        return ok(paged(r, d.list_templates(), size))
-
-    async def tpl_create(r):
-        return ok(d.create_template(await json_body(r)), 201)
-
-    async def tpl_get(r, tid):
-        return ok(d.get_template(tid))
-
-    async def tpl_put(r, tid):
-        return ok(d.update_template(tid, await json_body(r)))
-
-    async def tpl_delete(r, tid):
-        d.delete_template(tid)
-        return ok(None, 204)
-    route("GET", "/api/monitor-templates", tpl_list)
-    route("POST", "/api/monitor-templates", tpl_create)
-    route("GET", "/api/monitor-templates/{tid}", tpl_get)
-    route("PUT", "/api/monitor-templates/{tid}", tpl_put)
-    route("DELETE", "/api/monitor-templates/{tid}", tpl_delete)
+    crud("/api/agent-releases", lambda r: d.list_releases(r.query.get("type")), create=d.create_release,
+         get=d.get_release, delete=d.delete_release)
+    crud("/api/monitor-templates", lambda r: d.list_templates(), create=d.create_template, get=d.get_template,
+         put=d.update_template, delete=d.delete_template)
 
     # monitor policies
     async def pol_list(r):
