@@ -45,10 +45,13 @@ def result(exit_code: int, *scenarios: tuple[str, str, str], duration: float = 2
                      scenarios=[ScenarioResult(feature=f, name=n, status=s) for f, n, s in scenarios])
 
 
-PASSED = result(0, ("Envoy presence", "A new envoy attaches", "passed"),
-                ("Agent installs", "Uninstall", "skipped"))
-FAILED = result(1, ("Envoy presence", "A new envoy attaches", "failed"),
-                ("Failure events", "TCP critical", "passed"))
+def passed() -> RunResult:
+    """A fresh passing result (timestamps of now: module-level ones would age during a long run)."""
+    return result(0, ("Envoy presence", "A new envoy attaches", "passed"), ("Agent installs", "Uninstall", "skipped"))
+
+
+def failed() -> RunResult:
+    return result(1, ("Envoy presence", "A new envoy attaches", "failed"), ("Failure events", "TCP critical", "passed"))
 
 
 @contextmanager
@@ -83,7 +86,7 @@ def sample(metrics: str, name: str, **labels: str) -> float | None:
 
 
 def test_a_passing_run_answers_200_with_the_summary():
-    with running(SuiteService(FakeRunner(PASSED))) as url:
+    with running(SuiteService(FakeRunner(passed()))) as url:
         status, ctype, body = get(url + "/")
     assert status == 200 and ctype.startswith("application/json")
     summary = json.loads(body)
@@ -93,7 +96,7 @@ def test_a_passing_run_answers_200_with_the_summary():
 
 
 def test_a_failing_run_answers_500_naming_the_failed_scenario():
-    with running(SuiteService(FakeRunner(FAILED))) as url:
+    with running(SuiteService(FakeRunner(failed()))) as url:
         status, _, body = get(url + "/")
     assert status == 500
     summary = json.loads(body)
@@ -103,7 +106,7 @@ def test_a_failing_run_answers_500_naming_the_failed_scenario():
 
 def test_a_second_concurrent_request_gets_423_and_the_first_completes():
     hold = threading.Event()
-    runner = FakeRunner(PASSED, hold=hold)
+    runner = FakeRunner(passed(), hold=hold)
     with running(SuiteService(runner)) as url:
         first: dict = {}
         t = threading.Thread(target=lambda: first.update(zip(("status", "ctype", "body"), get(url + "/"))))
@@ -119,7 +122,7 @@ def test_a_second_concurrent_request_gets_423_and_the_first_completes():
 
 
 def test_the_server_survives_a_failing_and_a_crashing_run():
-    runner = FakeRunner(FAILED, RuntimeError("behave not found"), PASSED)
+    runner = FakeRunner(failed(), RuntimeError("behave not found"), passed())
     with running(SuiteService(runner)) as url:
         assert get(url + "/")[0] == 500
         status, _, body = get(url + "/")
@@ -131,7 +134,7 @@ def test_the_server_survives_a_failing_and_a_crashing_run():
 
 
 def test_metrics_expose_success_duration_timestamp_and_per_scenario_status():
-    runner = FakeRunner(FAILED, PASSED)
+    runner = FakeRunner(failed(), passed())
     with running(SuiteService(runner)) as url:
         status, ctype, metrics = get(url + "/metrics")
         assert status == 200 and ctype.startswith("text/plain")
