@@ -104,14 +104,16 @@ class ApiClient:
     """
 
     def __init__(self, base_url: str, timeout: float, log: ExchangeLog | None = None, token: Any = None,
-                 service: str = "api", setting: str | None = None) -> None:
+                 service: str = "api", setting: str | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.service = service
         self.setting = setting
         log = log if log is not None else ExchangeLog()
         self._token = token                 # callable returning the current token, or None
         self.log = log
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False)
+        # ``transport`` lets tests plug in httpx.MockTransport without reaching into internals.
+        self._client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, transport=transport)
 
     def close(self) -> None:
         self._client.close()

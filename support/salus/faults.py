@@ -17,7 +17,7 @@ class FaultControl:
         self.api = api
 
     @classmethod
-    def from_settings(cls, settings: Any, log: ExchangeLog | None = None) -> "FaultControl":
+    def from_settings(cls, settings: Any, log: ExchangeLog | None = None, transport: Any = None) -> "FaultControl":
         """Signs in as the admin user (fault control needs the admin token)."""
         if not (settings.sandbox and settings.sandbox.control_url):
             raise ConfigError(f"profile {settings.profile} has no sandbox.control_url: faults exist only in the "
@@ -26,11 +26,11 @@ class FaultControl:
         if admin is None or "admin" not in settings.capabilities():
             raise ConfigError("fault control needs the admin user: the sandbox profile lacks admin credentials")
         log = log or ExchangeLog(Redactor(settings.secrets()))
-        identity = Identity(str(settings.identity.url), settings.http.timeout, log)
+        identity = Identity(str(settings.identity.url), settings.http.timeout, log, transport=transport)
         secret = lambda s: s.get_secret_value() if s else None  # noqa: E731
         token = lambda: identity.token(admin.username, secret(admin.api_key), secret(admin.password))  # noqa: E731
         return cls(ApiClient(settings.sandbox.control_url, settings.http.timeout, log, token=token,
-                             service="sandbox fault control", setting="sandbox.control_url"))
+                             service="sandbox fault control", setting="sandbox.control_url", transport=transport))
 
     def enable(self, name: str, param: Any = None) -> dict[str, Any]:
         return self.api.put(f"faults/{name}", {"param": param}, expect=(200,), what=f"enabling fault {name}")

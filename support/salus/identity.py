@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from ..http import ApiClient, ExchangeLog
 
@@ -40,8 +41,9 @@ def credentials_body(username: str, api_key: str | None = None, password: str | 
 class Identity:
     """``POST {identity.url}tokens``; tokens cached per user until shortly before they expire."""
 
-    def __init__(self, url: str, timeout: float, log: ExchangeLog | None = None) -> None:
-        self.api = ApiClient(url, timeout, log, service="identity service", setting="identity.url")
+    def __init__(self, url: str, timeout: float, log: ExchangeLog | None = None, transport: Any = None) -> None:
+        self.api = ApiClient(url, timeout, log, service="identity service", setting="identity.url",
+                             transport=transport)
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, bool], Token] = {}
 
