@@ -182,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="stop a run taking longer than this (it still cleans up)")
     srv.add_argument("behave_args", nargs=argparse.REMAINDER, help="-- extra behave arguments for every run")
     srv.set_defaults(func=cmd_serve)
+
+    from .soak.cli import add_parsers as add_soak_parsers   # `soak` and `compare` (e2et/soak/cli.py)
+    add_soak_parsers(sub)
     return p
 
 

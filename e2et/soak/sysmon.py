@@ -1,0 +1,70 @@
+"""Memory and leaked processes, sampled after every cycle.
+
+A soak is also a leak test: the runner (this process) and the sandbox (its whole process tree:
+services, broker, public poller) must stay flat, and no envoy or telegraf may outlive its run.
+A leaked one is reparented to init, so the rule is: an envoy/telegraf process with ppid 1, outside
+the sandbox's tree, that was not already there when the soak started (other people's runs on a
+shared machine are not ours — the orchestrator diffs against the start snapshot).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import psutil
+
+LEAK_MARKERS = ("sandbox.salus.envoy.cli", "telemetry-envoy", "telegraf")
+
+
+def tree_rss(pid: int | None) -> int:
+    """RSS bytes of a process and all its descendants; 0 when it is gone."""
+    if not pid:
+        return 0
+    try:
+        root = psutil.Process(pid)
+        procs = [root] + root.children(recursive=True)
+    except psutil.Error:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def runner_rss() -> int:
+    """The orchestrator's own RSS (its children are the short-lived behave runs, measured apart)."""
+    return psutil.Process(os.getpid()).memory_info().rss
+
+
+@dataclass(frozen=True)
+class Orphan:
+    pid: int
+    ppid: int
+    cmdline: str
+
+
+def _is_agent(cmdline: list[str]) -> bool:
+    text = " ".join(cmdline)
+    return any(m in text for m in LEAK_MARKERS)
+
+
+def orphans(exclude_trees: tuple[int, ...] = ()) -> set[Orphan]:
+    """envoy/telegraf processes adopted by init (ppid 1), outside the given process trees."""
+    kept: set[int] = set()
+    for root in exclude_trees:
+        try:
+            r = psutil.Process(root)
+            kept |= {r.pid} | {c.pid for c in r.children(recursive=True)}
+        except psutil.Error:
+            continue
+    found: set[Orphan] = set()
+    for p in psutil.process_iter(["pid", "ppid", "cmdline"]):
+        info = p.info
+        if info["pid"] in kept or not info.get("cmdline") or not _is_agent(info["cmdline"]):
+            continue
+        if info["ppid"] == 1:
+            found.add(Orphan(info["pid"], info["ppid"], " ".join(info["cmdline"])[:200]))
+    return found
