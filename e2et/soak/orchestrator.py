@@ -43,6 +43,7 @@ class _Signals:
     stop: threading.Event = field(default_factory=threading.Event)
     received: list[int] = field(default_factory=list)
     child: subprocess.Popen | None = None
+    forwarded: bool = False
 
     def handler(self, signum: int, _frame: object) -> None:
         self.received.append(signum)
@@ -50,6 +51,7 @@ class _Signals:
         if self.child is not None and self.child.poll() is None:
             try:
                 self.child.send_signal(signum)
+                self.forwarded = True
             except ProcessLookupError:
                 pass
 
@@ -72,7 +74,11 @@ def check_inputs(cfg: SoakConfig) -> list[dict[str, Any]]:
     problem = cfg.validate()
     if problem:
         raise SoakInputError(problem)
-    phases = discover_phases(cfg.tags)
+    try:
+        phases = discover_phases(cfg.tags)
+    except ValueError as e:
+        raise SoakInputError(f"--tags {' '.join(cfg.tags)}: {e} (write one expression, "
+                             "e.g. '@salus and @feature:agent-installs')") from e
     if not phases:
         raise SoakInputError(f"no feature matches --tags {' '.join(cfg.tags)}")
     if cfg.inject_at_phase and cfg.inject_at_phase not in {p.name for p in phases}:
@@ -173,8 +179,9 @@ class Soak:
             self.signals.child = None
             if inj is not None:
                 self.faults.disable(inj.fault)        # safety net: never leave a fault behind
-        if self.signals.stop.is_set() and run.rc in (exitcodes.INTERRUPTED, exitcodes.TERMINATED):
-            return False
+        if self.signals.forwarded or (self.signals.stop.is_set()
+                                      and run.rc in (exitcodes.INTERRUPTED, exitcodes.TERMINATED)):
+            return False          # cut short by us, whatever its exit code: --resume runs it again
         sample = self._sample()
         leaked = orphans((self.sandbox_pid,) if self.sandbox_pid else ()) - known_orphans
         sample["leaked"] = [{"pid": o.pid, "cmdline": o.cmdline} for o in sorted(leaked, key=lambda o: o.pid)]
