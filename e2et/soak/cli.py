@@ -73,6 +73,7 @@ def config_from_args(args: argparse.Namespace) -> SoakConfig:
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
+    from sandbox.launcher import SandboxStartError
     from support.errors import E2etError
     from support.run import new_run_id
 
@@ -90,7 +91,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
             return dry_run(cfg, output, Console(highlight=False))
         soak = start_or_resume(cfg, output, args.resume, console)
         rc = soak.run()
-    except (SoakInputError, E2etError) as e:
+    except (SoakInputError, E2etError, SandboxStartError) as e:
         print(f"e2et soak: {e}", file=sys.stderr)
         return exitcodes.CONFIG
     try:
