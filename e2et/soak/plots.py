@@ -25,6 +25,8 @@ def plot_durations(analysis: dict[str, Any], path: Path) -> Path:
             ax.axvspan(c["cycle"] - 0.5, c["cycle"] + 0.5, color="red", alpha=0.12)
         if c["status"] != "passed":
             ax.axvline(c["cycle"], color="red", linestyle=":", linewidth=1)
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))     # cycles are whole numbers
     ax.set_xlabel("cycle (shaded: fault injected, dotted: cycle failed)")
     ax.set_ylabel("phase duration (s)")
     ax.set_title(f"soak {analysis.get('soak_id', '')}: duration per cycle per phase")
