@@ -9,9 +9,7 @@ after_all   runs run-scoped cleanups (reverse order) and stops the sandbox, on e
 from __future__ import annotations
 
 import atexit
-import logging
 import os
-import signal
 import sys
 
 from support import lifecycle, reporting

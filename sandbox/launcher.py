@@ -47,6 +47,12 @@ class SandboxHandle:
                 pass
             self.process.wait(3)
 
+    def __enter__(self) -> "SandboxHandle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from behave import given, then, when
-from hamcrest import assert_that, contains_string, empty, equal_to, has_item, is_not, not_none
+from hamcrest import assert_that, empty, equal_to, has_item, not_none
 
 from support.salus.world import world_of
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -69,6 +69,10 @@ def go_duration(value: Any) -> float:
         raise ValueError(f"not a duration: {value!r} (use seconds, or e.g. 30s, 5m)")
     mult = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
     return sum(float(n) * mult[u] for n, u in parts)
+
+
+Seconds = Annotated[float, BeforeValidator(go_duration)]
+"""A duration setting: seconds, or a Go duration string as the earlier tool's files carry them."""
 
 
 class _M(BaseModel):
@@ -174,12 +178,7 @@ class Topics(_M):
 class Events(_M):
     topic: str = "salus.event-notifications.json"
     format: Literal["notification", "state-change", "kapacitor"] = "notification"
-    timeout: float = 60.0
-
-    @field_validator("timeout", mode="before")
-    @classmethod
-    def _timeout(cls, v: Any) -> float:
-        return go_duration(v)
+    timeout: Seconds = 60.0
 
 
 class AgentRelease(_M):
@@ -205,22 +204,12 @@ class Zones(_M):
 
 
 class Monitors(_M):
-    interval: int = 30
+    interval: Annotated[int, BeforeValidator(lambda v: max(1, int(go_duration(v))))] = 30
     probe_host: str = "127.0.0.1"
-
-    @field_validator("interval", mode="before")
-    @classmethod
-    def _interval(cls, v: Any) -> int:
-        return max(1, int(go_duration(v)))
 
 
 class Http(_M):
-    timeout: float = 10.0
-
-    @field_validator("timeout", mode="before")
-    @classmethod
-    def _timeout(cls, v: Any) -> float:
-        return go_duration(v)
+    timeout: Seconds = 10.0
 
 
 class SandboxInfo(_M):

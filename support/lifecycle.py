@@ -9,7 +9,6 @@ import logging
 import os
 import signal
 import socket
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse

@@ -12,7 +12,7 @@ from typing import Any
 from behave.formatter.base import Formatter, StreamOpener
 from behave.formatter.pretty import PrettyFormatter
 
-from .paths import reports_root
+from .paths import clear_results, reports_root
 
 _EVENTS = ("uri", "feature", "rule", "background", "scenario", "step", "match", "result", "eof")
 
@@ -29,6 +29,7 @@ class E2etFormatter(Formatter):
         super().__init__(stream_opener, config)
         results = reports_root() / "allure-results"
         results.mkdir(parents=True, exist_ok=True)
+        clear_results(results)   # the report shows this run; trends come from reports/history
         self.allure_dir = results
         self.parts: list[Formatter] = [PrettyFormatter(stream_opener, config),
                                        AllureFormatter(StreamOpener(filename=str(results)), config)]

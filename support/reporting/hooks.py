@@ -16,7 +16,7 @@ import traceback
 from typing import Any, Callable, Iterator
 
 from . import capabilities, environment_info, evidence, history, labels
-from .paths import allure_results_dir, reports_root
+from .paths import allure_results_dir, summary_dir
 from .summary import Summary, outcome_of
 
 log = logging.getLogger("e2et.reporting")
@@ -193,7 +193,7 @@ def after_all(context: Any) -> None:
     if ended is not None:
         summary.phases["teardown"] = round(time.monotonic() - ended, 3)
     try:
-        jpath, mpath = summary.write(reports_root(), redactor(context))
+        jpath, mpath = summary.write(summary_dir(), redactor(context))
         c = summary.counts()
         print(f"e2et: summary {mpath} ({c['PASS']} passed, {c['FAIL']} failed, {c['BROKEN']} broken, "
               f"{c['SKIP']} skipped)", flush=True)

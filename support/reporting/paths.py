@@ -28,6 +28,34 @@ def allure_results_dir(config: Any | None = None) -> Path:
     return reports_root() / "allure-results"
 
 
+# what allure-behave and our hooks write into a results directory; nothing else is ever deleted there
+_RESULT_GLOBS = ("*-result.json", "*-container.json", "*-attachment*", "environment.properties",
+                 "categories.json", "executor.json")
+
+
+def clear_results(results: Path) -> int:
+    """Remove an earlier run's Allure result files so a report shows this run only; return the count.
+
+    Why not ``rm -rf``: the directory is user-configurable (``-o``), so only files Allure itself
+    writes are removed. Trends survive: history lives in :func:`history_dir`, not here.
+    ``E2ET_KEEP_RESULTS=1`` keeps them (e.g. parallel flows that share one result set).
+    """
+    if os.environ.get("E2ET_KEEP_RESULTS") or not results.is_dir():
+        return 0
+    removed = 0
+    for pattern in _RESULT_GLOBS:
+        for f in results.glob(pattern):
+            if f.is_file():
+                f.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def summary_dir() -> Path:
+    """Where summary.json/summary.md go: ``$E2ET_SUMMARY_DIR`` (a parallel flow's own folder) or the root."""
+    return Path(os.environ.get("E2ET_SUMMARY_DIR") or reports_root())
+
+
 def history_dir() -> Path:
     """Allure history kept between runs (trends); lives outside allure-results so cleaning results keeps it."""
     return reports_root() / "history"

@@ -141,3 +141,49 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines += [f"| {_cell(k)} | {_cell(str(v))} |" for k, v in sorted(env.items())]
     lines += ["", "Details: Allure report `reports/allure-report/` (`e2et report`), JUnit `reports/junit/`.", ""]
     return "\n".join(lines)
+
+
+def write_combined(root: Path, flows: list[dict[str, Any]]) -> tuple[Path, Path]:
+    """The summary of a parallel run: one row per flow plus every flow's failures.
+
+    ``flows`` items carry ``run_id``, ``tags``, ``exit_code``, ``duration_s`` and ``summary`` (that
+    flow's own summary.json, already redacted, or None when the flow died before writing it).
+    Why a combined file: the on-call reader opens ``reports/summary.md`` whatever ran; the flows'
+    own summaries stay under ``reports/runs/<run-id>/``.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    data = {"parallel": True, "flows": flows,
+            "counts": {k: sum(((f.get("summary") or {}).get("counts") or {}).get(k, 0) for f in flows)
+                       for k in ("PASS", "FAIL", "BROKEN", "SKIP")}}
+    jpath, mpath = root / "summary.json", root / "summary.md"
+    jpath.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    mpath.write_text(render_combined(data))
+    return jpath, mpath
+
+
+def render_combined(data: dict[str, Any]) -> str:
+    c = data["counts"]
+    failed = any(f["exit_code"] for f in data["flows"])
+    lines = [f"# e2et parallel run ({len(data['flows'])} flows) — {'FAILED' if failed else 'PASSED'}", "",
+             f"{c['PASS']} passed, {c['FAIL']} failed, {c['BROKEN']} broken, {c['SKIP']} skipped", "",
+             "| flow (run id) | tags | exit | passed | failed | skipped | time | details |",
+             "|---|---|---|---|---|---|---|---|"]
+    broke: list[str] = []
+    for f in data["flows"]:
+        s = f.get("summary") or {}
+        fc = s.get("counts") or {}
+        lines.append(f"| {f['run_id']} | {_cell(' '.join(f['tags']))} | {f['exit_code']} | {fc.get('PASS', 0)} | "
+                     f"{fc.get('FAIL', 0) + fc.get('BROKEN', 0)} | {fc.get('SKIP', 0)} | {f['duration_s']:.1f}s | "
+                     f"`runs/{f['run_id']}/summary.md` |")
+        if not s and f["exit_code"]:
+            broke.append(f"- **{f['run_id']}** ended with exit {f['exit_code']} before writing a summary; "
+                         f"see `runs/{f['run_id']}/stdout.log`")
+        for sc in s.get("scenarios", []):
+            if sc["status"] in ("FAIL", "BROKEN"):
+                first = (sc.get("message") or "").strip().splitlines()[:1]
+                broke.append(f"- **{sc['status']}** [{f['run_id']}] {sc['feature']} › {sc['name']} — "
+                             f"`{sc.get('failed_step')}`: {_cell(' '.join(first))[:300]}")
+    if broke:
+        lines += ["", "## Where it broke", ""] + broke
+    lines += ["", "Combined Allure results: `reports/allure-results/` (`e2et report`).", ""]
+    return "\n".join(lines)

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
-from hamcrest import equal_to
 
 from ..envoy import EnvoyProcess
 from ..errors import WaitTimeout
@@ -33,6 +32,7 @@ from .tasks import Tasks, failure_task
 from .tokens import EnvoyTokens
 from .zones import Zones
 from .janitor import Janitor
+from ..waiting import poll  # noqa: F401 (re-exported for steps)
 
 log = logging.getLogger("e2et.salus")
 T = TypeVar("T")
@@ -46,20 +46,6 @@ def world_of(context: Any) -> "SalusWorld":
         context.worlds["salus"] = world
     world.bind_scenario(getattr(context, "scenario_cleanup", None))
     return world
-
-
-def poll(fn: Callable[[], T | None], timeout: float, what: str, seen: Callable[[], str] = lambda: "",
-         interval: float = 0.1) -> T:
-    """Call ``fn`` until it returns something truthy or the deadline passes (then say what was seen)."""
-    deadline = time.monotonic() + timeout
-    stop = threading.Event()
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise WaitTimeout(f"{what}: not seen within {timeout:.0f}s. {seen()}".strip())
-        stop.wait(interval)
 
 
 @dataclass

@@ -1,7 +1,6 @@
 """Fixtures for tests that run the real @salus specs against a real sandbox."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Iterator
 
@@ -14,11 +13,8 @@ from sandbox.launcher import SandboxHandle, start_sandbox
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
-    handle = start_sandbox("salus", tmp_path_factory.mktemp("salus-sandbox"))
-    try:
+    with start_sandbox("salus", tmp_path_factory.mktemp("salus-sandbox")) as handle:
         yield handle
-    finally:
-        handle.stop()
 
 
 class FaultSwitch:

@@ -21,11 +21,8 @@ from .conftest import FaultSwitch
 
 @pytest.fixture(scope="module")
 def own_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
-    handle = start_sandbox("salus", tmp_path_factory.mktemp("broker-sandbox"))
-    try:
+    with start_sandbox("salus", tmp_path_factory.mktemp("broker-sandbox")) as handle:
         yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.mark.acceptance

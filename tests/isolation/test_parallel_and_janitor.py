@@ -2,6 +2,7 @@
 a dead run's leftovers — and nothing of a live run."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -38,7 +39,13 @@ def test_three_parallel_flows_pass_and_leave_nothing(sandbox, tmp_path):
         assert "exit 0, 11 passed, 0 failed" in line, line
     for rid in run_ids:
         assert (tmp_path / "reports" / "runs" / rid / "behave.json").exists()
-    assert list((tmp_path / "reports" / "allure-results").glob("*-result.json")), "no combined Allure results"
+        assert (tmp_path / "reports" / "runs" / rid / "summary.json").exists(), "a flow's own summary"
+    results = list((tmp_path / "reports" / "allure-results").glob("*-result.json"))
+    assert len(results) >= 3 * 11, f"one combined Allure set of every flow's scenarios, got {len(results)}"
+    combined = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    assert [f["run_id"] for f in combined["flows"]] == run_ids and combined["counts"]["PASS"] == 33, combined
+    md = (tmp_path / "reports" / "summary.md").read_text()
+    assert "PASSED" in md and all(rid in md for rid in run_ids), md
     world = world_for(sandbox.profile_path)
     try:
         left = {rid: objects_of_run(world, rid) for rid in run_ids}

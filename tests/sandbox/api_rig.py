@@ -10,9 +10,10 @@ import asyncio
 import itertools
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import httpx
+import pytest
 from aiohttp import web
 
 from sandbox.salus.config import SandboxConfig
@@ -25,6 +26,7 @@ from sandbox.salus.seed import goarch, seed
 
 TENANT = "123456"
 OTHER = "654321"
+PUBLIC_ZONE = "public/us_central_1"
 _fresh = itertools.count(700001)
 
 
@@ -186,3 +188,17 @@ def local_monitor(resource_id: str | None = None, **extra: Any) -> dict[str, Any
         body["resourceId"] = resource_id
     body.update(extra)
     return body
+
+
+def module_rig(name: str) -> Callable[..., Iterator[ApiRig]]:
+    """A module-scoped ``rig`` fixture: one seeded sandbox API stack per test module."""
+
+    @pytest.fixture(scope="module")
+    def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiRig]:
+        r = ApiRig(tmp_path_factory.mktemp(name))
+        try:
+            yield r
+        finally:
+            r.close()
+
+    return rig

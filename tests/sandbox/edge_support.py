@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 
 import grpc
 
+from support import waiting
 from sandbox.salus.ambassador import Ambassador
 from sandbox.salus.config import SandboxConfig
 from sandbox.salus.context import SandboxContext
@@ -33,17 +34,10 @@ TENANT = "123456"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def poll(predicate: Callable[[], Any], timeout: float, what: str, step: float = 0.02) -> Any:
-    """Return the first truthy ``predicate()`` before the deadline; fail naming what was awaited."""
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        pause.wait(step)
+def poll(predicate: Callable[[], Any], timeout: float, what: str, seen: Callable[[], Any] = lambda: "",
+         step: float = 0.02) -> Any:
+    """The project's deadline poll at a test-friendly interval."""
+    return waiting.poll(predicate, timeout, what, seen, interval=step)
 
 
 class FakeBus:

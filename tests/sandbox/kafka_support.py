@@ -8,22 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from support import waiting
 from sandbox.salus.config import SandboxConfig
 from sandbox.salus.context import SandboxContext
 from sandbox.salus.faults import Faults
 
 
-def poll(predicate: Callable[[], Any], timeout: float, what: str, seen: Callable[[], Any] = lambda: None,
+def poll(predicate: Callable[[], Any], timeout: float, what: str, seen: Callable[[], Any] = lambda: "",
          step: float = 0.01) -> Any:
-    """Truthy result of ``predicate`` before the deadline, else AssertionError naming what was seen."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; seen: {seen()}")
-        time.sleep(step)   # polling interval of a deadline loop, not a wait for something
+    """The project's deadline poll at a test-friendly interval."""
+    return waiting.poll(predicate, timeout, what, seen, interval=step)
 
 
 def unique(prefix: str) -> str:

@@ -2,21 +2,12 @@
 tenant metadata, public zones, presence partitions, admin lists, tenant delete."""
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
 
-from api_rig import OTHER, TENANT, ApiRig, error_shape, fresh_tenant, net_monitor
+from api_rig import (OTHER, TENANT, ApiRig, error_shape, fresh_tenant, net_monitor, module_rig, PUBLIC_ZONE)
 from sandbox.salus import topics
 
-PUBLIC_ZONE = "public/us_central_1"
-
-
-@pytest.fixture(scope="module")
-def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiRig]:
-    r = ApiRig(tmp_path_factory.mktemp("admin"))
-    yield r
-    r.close()
+rig = module_rig("admin")
 
 
 def _all(rig: ApiRig, path: str) -> list[dict]:

@@ -8,15 +8,11 @@ from typing import Iterator
 
 import pytest
 
-from api_rig import OTHER, TENANT, ApiRig, error_shape, fresh_tenant
+from api_rig import (OTHER, TENANT, ApiRig, error_shape, fresh_tenant, module_rig)
 from sandbox.salus import faults as F
 
 
-@pytest.fixture(scope="module")
-def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiRig]:
-    r = ApiRig(tmp_path_factory.mktemp("edges"))
-    yield r
-    r.close()
+rig = module_rig("edges")
 
 
 @pytest.fixture(autouse=True)

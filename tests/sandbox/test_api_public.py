@@ -2,22 +2,14 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator
 
 import pytest
 
-from api_rig import (OTHER, TENANT, ApiRig, error_shape, fresh_tenant, local_monitor, net_monitor)
+from api_rig import (OTHER, TENANT, ApiRig, error_shape, fresh_tenant, local_monitor, net_monitor, module_rig, PUBLIC_ZONE)
 from sandbox.salus import topics
 from sandbox.salus.seed import goarch
 
-PUBLIC_ZONE = "public/us_central_1"
-
-
-@pytest.fixture(scope="module")
-def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiRig]:
-    r = ApiRig(tmp_path_factory.mktemp("public"))
-    yield r
-    r.close()
+rig = module_rig("public")
 
 
 # ---------------------------------------------------------------------------- agent releases

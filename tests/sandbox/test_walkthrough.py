@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,18 +17,13 @@ import yaml
 from kafka import KafkaConsumer, TopicPartition
 
 from sandbox.launcher import start_sandbox
+from support.waiting import poll
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _poll(fn, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.05)  # noqa: sleep — a poll interval inside a deadline, not a wait
-    raise AssertionError(f"{what} not seen within {timeout}s")
+    return poll(fn, timeout, what, interval=0.05)
 
 
 def _closed_port() -> int:
