@@ -34,6 +34,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         sets += [args.tags or ["@salus"]] * (args.parallel or 0)
         return run_parallel(sets, reports, args.profile, args.behave_args)
     cmd = _behave_cmd(args.tags or ["@salus"], reports, args.behave_args)
+    from support.reporting.paths import clear_results
+    clear_results(reports / "allure-results")   # the report shows this run; trends live in reports/history
     proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env)
     return _wait_forwarding_signals(proc)
 
@@ -120,7 +122,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Service mode: GET / runs the suite (200/500/423), GET /metrics is Prometheus text."""
     from .serve import serve
     return serve(args.port, args.host, args.profile, args.tags or ["@salus"], Path(args.reports),
-                 run_timeout=args.run_timeout, behave_args=args.behave_args)
+                 run_timeout=args.run_timeout, behave_args=args.behave_args, keep_runs=args.keep_runs)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -180,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--reports", default="reports", help="report root; each run under <reports>/serve/")
     srv.add_argument("--run-timeout", type=float, default=None, metavar="SECONDS",
                      help="stop a run taking longer than this (it still cleans up)")
+    srv.add_argument("--keep-runs", type=int, default=20, metavar="N",
+                     help="keep the newest N run folders under <reports>/serve/ (default 20)")
     srv.add_argument("behave_args", nargs=argparse.REMAINDER, help="-- extra behave arguments for every run")
     srv.set_defaults(func=cmd_serve)
 

@@ -15,6 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from support.reporting.paths import clear_results
+from support.reporting.summary import write_combined
+
 from . import exitcodes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +42,23 @@ class Flow:
         except (OSError, ValueError):
             pass
         return out
+
+
+def _write_summary(reports: Path, flows: list[Flow], codes: list[int]) -> None:
+    """reports/summary.{json,md} for the whole parallel run, from each flow's own summary.json."""
+    rows = []
+    for f, rc in zip(flows, codes):
+        try:
+            own = json.loads((f.dir / "summary.json").read_text())
+        except (OSError, ValueError):
+            own = None
+        rows.append({"run_id": f.run_id, "tags": f.tags, "exit_code": rc,
+                     "duration_s": round(f.ended - f.started, 3), "summary": own})
+    try:
+        _, md = write_combined(reports, rows)
+        print(f"e2et: summary {md}", flush=True)
+    except OSError as e:
+        print(f"e2et: could not write the combined summary: {e}", file=sys.stderr)
 
 
 def _aggregate(codes: list[int]) -> int:
@@ -84,6 +104,7 @@ def run_parallel(tag_sets: list[list[str]], reports: Path, profile: str | None,
                 f.proc.send_signal(signum)
 
     old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    clear_results(reports / "allure-results")   # once: every flow adds to the one combined set
     try:
         for f in flows:
             f.dir.mkdir(parents=True, exist_ok=True)
@@ -95,7 +116,8 @@ def run_parallel(tag_sets: list[list[str]], reports: Path, profile: str | None,
                     "-f", "plain", "-o", str(f.dir / "console.log"),
                     "--junit", "--junit-directory", str(f.dir / "junit")] + extra
             f.started = time.monotonic()
-            f.proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env={**env, "E2ET_RUN_ID": f.run_id},
+            flow_env = {**env, "E2ET_RUN_ID": f.run_id, "E2ET_SUMMARY_DIR": str(f.dir)}
+            f.proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=flow_env,
                                       stdout=open(f.dir / "stdout.log", "wb"), stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL)
         codes = []
@@ -115,6 +137,7 @@ def run_parallel(tag_sets: list[list[str]], reports: Path, profile: str | None,
         print(f"flow {f.run_id} [{' '.join(f.tags)}]: exit {rc}, {c.get('passed', 0)} passed, "
               f"{c.get('failed', 0) + c.get('error', 0)} failed, {c.get('skipped', 0)} skipped, "
               f"{f.ended - f.started:.1f}s — reports/runs/{f.run_id}/")
+    _write_summary(reports, flows, codes)
     if received:
         return exitcodes.INTERRUPTED if received[0] == signal.SIGINT else exitcodes.TERMINATED
     return _aggregate(codes)

@@ -136,11 +136,12 @@ def make_server(service: SuiteService, host: str = "127.0.0.1", port: int = 0) -
 
 
 def serve(port: int, host: str, profile: str | None, tags: list[str], reports: Path,
-          run_timeout: float | None = None, behave_args: list[str] | None = None) -> int:
+          run_timeout: float | None = None, behave_args: list[str] | None = None, keep_runs: int = 20) -> int:
     """Run the service in the foreground until SIGINT/SIGTERM."""
     import signal
 
-    runner = BehaveSuiteRunner(profile, tags, reports, timeout=run_timeout, extra_args=behave_args)
+    runner = BehaveSuiteRunner(profile, tags, reports, timeout=run_timeout, extra_args=behave_args,
+                               keep_runs=keep_runs)
     service = SuiteService(runner)
     server = make_server(service, host, port)
 

@@ -10,12 +10,15 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from support.reporting.paths import clear_results
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _SECRET_ENV = re.compile(r"KEY|PASSWORD|TOKEN|SECRET", re.I)
@@ -121,8 +124,9 @@ class BehaveSuiteRunner:
     """
 
     def __init__(self, profile: str | None, tags: list[str], reports: Path, timeout: float | None = None,
-                 extra_args: list[str] | None = None) -> None:
+                 extra_args: list[str] | None = None, keep_runs: int = 20) -> None:
         self.profile = profile
+        self.keep_runs = max(1, keep_runs)
         self.extra_args = list(extra_args or [])
         self.tags = tags or ["@salus"]
         self.reports = Path(reports)
@@ -134,6 +138,12 @@ class BehaveSuiteRunner:
         proc = self._proc
         if proc is not None and proc.poll() is None:
             proc.terminate()
+
+    def _prune(self, serve_dir: Path) -> None:
+        """Keep the newest ``keep_runs`` run folders: a service checking every minute must not fill its disk."""
+        runs = sorted((d for d in serve_dir.iterdir() if d.is_dir()), key=lambda d: d.name)
+        for old in runs[:-self.keep_runs]:
+            shutil.rmtree(old, ignore_errors=True)
 
     def command(self, run_dir: Path) -> list[str]:
         cmd = [sys.executable, "-m", "behave"]
@@ -148,6 +158,8 @@ class BehaveSuiteRunner:
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         run_dir = (self.reports / "serve" / stamp).resolve()
         run_dir.mkdir(parents=True, exist_ok=True)
+        self._prune(run_dir.parent)
+        clear_results(self.reports / "allure-results")   # Allure shows the last run; trends via history
         env = dict(os.environ)
         if self.profile:
             env["E2ET_PROFILE"] = self.profile

@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# report tools (Allure CLI from npm, headless chromium) so the HTML report test runs, not skips
+bash scripts/setup-reports.sh
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
