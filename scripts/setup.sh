@@ -4,6 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# a fresh Debian/Ubuntu may lack python3 or its venv module: install them (root or sudo) when missing
+if ! command -v "$PY" >/dev/null || ! "$PY" -c "import ensurepip, venv" >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    echo "setup: installing python3 and python3-venv with apt-get"
+    $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3 python3-venv >/dev/null \
+      || { echo "setup: could not install python3-venv: run 'apt-get install python3-venv' as root" >&2; exit 2; }
+  fi
+fi
+if ! "$PY" -c "import sys; sys.exit(sys.version_info < (3, 11))" 2>/dev/null; then
+  echo "setup: Python >= 3.11 is needed ($PY is $("$PY" --version 2>&1 || echo missing)); set PYTHON=/path/to/python3.11+" >&2
+  exit 2
+fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv || { echo "setup: '$PY -m venv' failed: install python3-venv (apt-get install python3-venv)" >&2; exit 2; }
 fi
