@@ -138,6 +138,10 @@ class Kafka(_M):
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    #: Ignore records stamped this long before the watch started. Off for real brokers, whose
+    #: ``end_offsets()`` are exact (a guard there only adds clock-skew risk between hosts); the
+    #: sandbox profile turns it on for Tansu, whose end offsets can re-deliver a batch (support/kafka.py).
+    stale_record_guard: Seconds | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -175,10 +179,42 @@ class Topics(_M):
     attaches: str = "telemetry.attaches.json"
 
 
+EventFormat = Literal["notification", "state-change", "kapacitor"]
+#: Each era's event topic (contract §4.1) → the format its messages have.
+ERA_TOPICS: dict[str, EventFormat] = {"salus.events.json": "kapacitor",
+                                      "salus.state-change-events.json": "state-change",
+                                      "salus.event-notifications.json": "notification"}
+
+
 class Events(_M):
     topic: str = "salus.event-notifications.json"
-    format: Literal["notification", "state-change", "kapacitor"] = "notification"
+    format: EventFormat = "notification"
     timeout: Seconds = 60.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _era(cls, data: Any) -> Any:
+        """A Go-e2et config names only ``event.topic`` (``salus.events.json``, Kapacitor alerts):
+        the format follows a known era topic unless given; a known topic with another era's
+        format is a mistake that would make every event step time out, so it is refused."""
+        if not isinstance(data, dict) or data.get("topic") not in ERA_TOPICS:
+            return data
+        era = ERA_TOPICS[data["topic"]]
+        if not data.get("format"):
+            return {**data, "format": era}
+        if data["format"] != era and data["format"] in ERA_TOPICS.values():
+            raise ValueError(f"topic {data['topic']} carries {era} events but format is {data['format']}: "
+                             f"set E2ET_EVENTS__FORMAT={era} (or name the topic your deployment uses)")
+        return data
+
+
+class Presence(_M):
+    """How long the platform may take to show an envoy: attach (agent history, attach event, the
+    auto-created resource) and the presence metric, published every ``exportPeriod`` (code
+    default 60 s, contract §7) — waits end as soon as the evidence arrives."""
+
+    attach_timeout: Seconds = 30.0
+    timeout: Seconds = 90.0
 
 
 class AgentRelease(_M):
@@ -232,6 +268,7 @@ class Settings(_M):
     kafka: Kafka
     topics: Topics = Field(default_factory=Topics)
     events: Events = Field(default_factory=Events)
+    presence: Presence = Field(default_factory=Presence)
     agent_release: AgentRelease = Field(default_factory=AgentRelease)
     envoy: Envoy = Field(default_factory=Envoy)
     zones: Zones = Field(default_factory=Zones)

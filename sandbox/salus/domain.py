@@ -981,8 +981,16 @@ class SalusDomain:
     def list_templates(self) -> list[dict[str, Any]]:
         return [self._monitor_dto(m) for m in self.store.list("template")]
 
+    @staticmethod
+    def _template_selects_by_labels(body: dict[str, Any]) -> None:
+        """MM ``createPolicyMonitor``/``updatePolicyMonitor``: a template is cloned into many tenants,
+        so it may not name one resource (IllegalArgumentException → 400)."""
+        if str(body.get("resourceId") or "").strip():
+            raise BadRequest("Policy Monitors must use label selectors and not a resourceId")
+
     def create_template(self, body: dict[str, Any]) -> dict[str, Any]:
         plugin = self._validate_monitor(None, body, template=True)
+        self._template_selects_by_labels(body)
         ts = now_iso()
         m = {"id": str(uuid.uuid4()), "name": body.get("name"), "labelSelector": body.get("labelSelector"),
              "labelSelectorMethod": body.get("labelSelectorMethod") or "AND", "resourceId": body.get("resourceId"),
@@ -1001,6 +1009,7 @@ class SalusDomain:
         m = self._must("template", tid, None, "Monitor template")
         merged = {**m, **{k: v for k, v in body.items() if v is not None}}
         self._validate_monitor(None, merged, template=True)
+        self._template_selects_by_labels(merged)
         merged["updatedTimestamp"] = now_iso()
         self.store.put("template", tid, None, merged)
         return self._monitor_dto(merged)

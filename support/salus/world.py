@@ -237,43 +237,53 @@ class SalusWorld:
     def _envoy_seen(self, envoy: EnvoyProcess) -> Callable[[], str]:
         return lambda: f"envoy alive={envoy.alive()}; envoy log tail:\n{self.redact(envoy.log_tail(15))}"
 
-    def wait_attached(self, envoy: EnvoyProcess, timeout: float = 15) -> None:
+    def wait_attached(self, envoy: EnvoyProcess, timeout: float | None = None) -> None:
         def attached() -> bool:
             if not envoy.alive():
                 raise AssertionError(f"envoy for {envoy.resource_id} exited ({envoy.proc.returncode}):\n"
                                      f"{self.redact(envoy.log_tail(20))}")
             return any(h.get("disconnectedAt") is None for h in self.history.for_resource(envoy.resource_id))
-        poll(attached, timeout, f"envoy for resource {envoy.resource_id} attached (agent history)",
+        poll(attached, timeout or self.settings.presence.attach_timeout,
+             f"envoy for resource {envoy.resource_id} attached (agent history)",
              self._envoy_seen(envoy), interval=0.1)
 
-    def expect_attach_event(self, watch: TopicWatcher, envoy: EnvoyProcess, timeout: float = 15) -> dict[str, Any]:
+    def expect_attach_event(self, watch: TopicWatcher, envoy: EnvoyProcess,
+                            timeout: float | None = None) -> dict[str, Any]:
         try:
             return watch.wait_for(Expectation.of("attach event", resourceId=envoy.resource_id,
-                                                 tenantId=self.tenant_id), timeout)
+                                                 tenantId=self.tenant_id),
+                                  timeout or self.settings.presence.attach_timeout)
         except WaitTimeout as e:
             raise WaitTimeout(f"{e}\n{self._envoy_seen(envoy)()}") from None
 
-    def expect_presence(self, watch: TopicWatcher, envoy: EnvoyProcess, connected: bool, timeout: float = 15) -> None:
+    def expect_presence(self, watch: TopicWatcher, envoy: EnvoyProcess, connected: bool,
+                        timeout: float | None = None) -> None:
         watch.wait_for(Expectation.of("presence monitor reports connected" if connected else "disconnected",
                                       resourceId=envoy.resource_id, group="presence_monitor", name="connected",
-                                      value="1" if connected else "0"), timeout)
+                                      value="1" if connected else "0"), timeout or self.settings.presence.timeout)
 
-    def wait_resource(self, resource_id: str, timeout: float = 10) -> dict[str, Any]:
+    def wait_resource(self, resource_id: str, timeout: float | None = None) -> dict[str, Any]:
         last: list[Any] = [None]
 
         def fetch() -> dict[str, Any] | None:
             last[0] = self.resources.get(resource_id)
             return last[0] if last[0] and (last[0].get("labels") or {}).get("agent_discovered_os") else None
-        return poll(fetch, timeout, f"resource {resource_id} with discovered labels",
+        return poll(fetch, timeout or self.settings.presence.attach_timeout,
+                    f"resource {resource_id} with discovered labels",
                     lambda: f"last seen: {last[0]}")
 
     # ------------------------------------------------------------------ installs
     def installed_agents(self, envoy: EnvoyProcess) -> list[str]:
         return envoy.installed_agents()
 
+    def resource_selector(self, envoy: EnvoyProcess) -> dict[str, str]:
+        """A label selector matching only this envoy's resource: its run-scoped envoy label
+        (the ambassador prefixes envoy labels with ``agent_``), valued with the resource id."""
+        return {f"agent_{self.run.names.label_key()}": envoy.resource_id}
+
     def install_release(self, envoy: EnvoyProcess, scope: str = "scenario") -> dict[str, Any]:
         release = self.telegraf_release()
-        selector = {f"agent_{self.run.names.label_key()}": envoy.resource_id}
+        selector = self.resource_selector(envoy)
         push = self._scenario if scope == "scenario" else self.run_cleanup.push
         push(f"delete agent install for {envoy.resource_id}", self._delete_named(
             self.installs.list, lambda i: i.get("labelSelector") == selector, self.installs.delete))
@@ -357,8 +367,11 @@ class SalusWorld:
             pol.templates, lambda t: t.get("name") == name, pol.delete_template))
         self._scenario(f"delete policy {name}", self._delete_named(
             pol.policies, lambda p: p.get("name") == name, pol.delete_policy))
+        # Real MM refuses a template naming a resourceId (it is cloned into many tenants): select
+        # this run's resource by its unique envoy label instead.
+        selector = self.resource_selector(envoy)
         template = self.policies.create_template({
-            "name": name, "resourceId": envoy.resource_id, "interval": self._interval(),
+            "name": name, "labelSelector": selector, "interval": self._interval(),
             "metadata": self.run.stamp(),
             "details": {"type": "remote", "monitoringZones": [self.public_zone()],
                         "plugin": {"type": "http", "url": f"http://{host}:{port}/", "timeout": "PT2S"}}})
@@ -366,7 +379,7 @@ class SalusWorld:
 
         def clone() -> dict[str, Any] | None:
             return next((m for m in self.monitors.list() if m.get("policy") and m.get("name") == name
-                         and m.get("resourceId") == envoy.resource_id), None)
+                         and m.get("labelSelector") == selector), None)
         m = poll(clone, 15, f"policy monitor {name} applied to tenant {self.tenant_id} (account type {account})")
         return Monitor(m["id"], host, port, "http_response", envoy.resource_id, {"policy_id": policy["id"]})
 

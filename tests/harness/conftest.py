@@ -17,7 +17,7 @@ SANDBOX_PROFILE: dict[str, Any] = {
     "admin_api": {"url": "http://127.0.0.1:3/"},
     "auth_service": {"url": "http://127.0.0.1:4"},
     "ambassador": {"address": "127.0.0.1:5"},
-    "kafka": {"brokers": ["127.0.0.1:6"], "security_protocol": "PLAINTEXT"},
+    "kafka": {"brokers": ["127.0.0.1:6"], "security_protocol": "PLAINTEXT", "stale_record_guard": 2},
     "topics": {"metrics": "telemetry.metrics.json", "attaches": "telemetry.attaches.json"},
     "events": {"topic": "salus.event-notifications.json", "format": "notification", "timeout": 20},
     "zones": {"public": "public/us_central_1"},

@@ -51,7 +51,8 @@ def test_unknown_profile_lists_known_ones() -> None:
 def test_nested_env_overrides(tmp_path: Path, real_profile_data: dict) -> None:
     cfg = write_yaml(tmp_path / "c.yaml", real_profile_data)
     s = load_settings("custom", {**KEY, "E2ET_CONFIG": str(cfg), "E2ET_EVENTS__TIMEOUT": "60",
-                                 "E2ET_EVENTS__FORMAT": "kapacitor", "E2ET_KAFKA__BROKERS": "a:1,b:2",
+                                 "E2ET_EVENTS__FORMAT": "kapacitor", "E2ET_EVENTS__TOPIC": "alerts",
+                                 "E2ET_KAFKA__BROKERS": "a:1,b:2",
                                  "E2ET_TENANT__DEDICATED": "false", "E2ET_HTTP__TIMEOUT": "2s"})
     assert s.events.timeout == 60 and s.events.format == "kapacitor"
     assert s.kafka.brokers == ["a:1", "b:2"] and s.tenant.dedicated is False and s.http.timeout == 2
@@ -72,7 +73,26 @@ def test_go_keys_flat_in_yaml(tmp_path: Path) -> None:
     assert s.kafka.brokers == ["k1:9093", "k2:9093"] and s.kafka.security_protocol == "SSL"
     assert s.kafka.ssl_certfile == "/certs/c.pem" and s.kafka.ssl_cafile == "/certs/ca.pem"
     assert s.events.topic == "salus.events.json" and s.events.timeout == 300
+    assert s.events.format == "kapacitor"          # Go-e2et's topic carries Kapacitor alerts
     assert s.envoy.tarball_url_linux == "http://d/e.tgz" and s.agent_release.version == "1.13.2"
+
+
+@pytest.mark.parametrize(("topic", "era"), [("salus.state-change-events.json", "state-change"),
+                                           ("salus.event-notifications.json", "notification"),
+                                           ("my.events", "notification")])
+def test_event_format_follows_a_known_era_topic(tmp_path: Path, real_profile_data: dict, topic: str,
+                                                era: str) -> None:
+    cfg = write_yaml(tmp_path / "c.yaml", {**real_profile_data, "events": {"topic": topic}})
+    assert load_settings("custom", {**KEY, "E2ET_CONFIG": str(cfg)}).events.format == era
+
+
+def test_event_format_contradicting_its_era_topic_is_refused(tmp_path: Path, real_profile_data: dict) -> None:
+    cfg = write_yaml(tmp_path / "c.yaml", real_profile_data)
+    with pytest.raises(ConfigError) as e:
+        load_settings("custom", {**KEY, "E2ET_CONFIG": str(cfg), "E2ET_EVENT_TOPIC": "salus.events.json",
+                                 "E2ET_EVENTS__FORMAT": "notification"})
+    assert "salus.events.json carries kapacitor events but format is notification" in str(e.value)
+    assert "E2ET_EVENTS__FORMAT=kapacitor" in str(e.value)
 
 
 def test_go_keys_viper_nested_in_yaml(tmp_path: Path) -> None:

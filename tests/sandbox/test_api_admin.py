@@ -49,11 +49,14 @@ def test_agent_release_create_duplicate_get_delete(rig: ApiRig) -> None:
 
 
 # ---------------------------------------------------------------------------- templates and policies
+def _template_body(name: str) -> dict:
+    return {"name": name, "labelSelector": {"role": "web"}, "interval": "PT10S",
+            "details": {"type": "remote", "monitoringZones": [PUBLIC_ZONE],
+                        "plugin": {"type": "http", "url": "http://127.0.0.1:9/", "timeout": "PT2S"}}}
+
+
 def _template(rig: ApiRig, name: str = "http policy") -> dict:
-    r = rig.adm("POST", "api/monitor-templates", json={
-        "name": name, "labelSelector": {"role": "web"}, "interval": "PT10S",
-        "details": {"type": "remote", "monitoringZones": [PUBLIC_ZONE],
-                    "plugin": {"type": "http", "url": "http://127.0.0.1:9/", "timeout": "PT2S"}}})
+    r = rig.adm("POST", "api/monitor-templates", json=_template_body(name))
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -66,6 +69,11 @@ def test_monitor_template_crud(rig: ApiRig) -> None:
     assert tpl["id"] in [t["id"] for t in _all(rig, "api/monitor-templates")]
     bad = rig.adm("POST", "api/monitor-templates", json={"name": "x", "labelSelector": {}})
     assert bad.status_code == 400 and bad.json()["message"] == "One or more field validations failed: details"
+    one = dict(_template_body("one resource"), resourceId="r-1")
+    del one["labelSelector"]
+    refused = rig.adm("POST", "api/monitor-templates", json=one)
+    assert refused.status_code == 400
+    assert refused.json()["message"] == "Policy Monitors must use label selectors and not a resourceId"
     assert rig.adm("DELETE", f"api/monitor-templates/{tpl['id']}").status_code == 204
     assert rig.adm("GET", f"api/monitor-templates/{tpl['id']}").status_code == 404
 
