@@ -16,7 +16,7 @@ import threading
 import uuid
 from typing import Any, Callable
 
-from . import topics
+from . import task_eras, topics
 from .context import SandboxContext
 from .interfaces import AttachedEnvoy
 from .store import Store
@@ -835,9 +835,21 @@ class SalusDomain:
         return [b for b in self.bound_monitors() if b.get("envoyId") == envoy_id]
 
     # ------------------------------------------------------------------ event tasks (EEM)
+    @property
+    def _task_era(self) -> str:
+        """The event-engine generation the sandbox plays (its event format): tasks follow it too."""
+        return self.ctx.config.event_format
+
     def _validate_task(self, body: dict[str, Any]) -> None:
         """EEM ``TaskCU`` bean validation; unknown properties (the stale Go-e2et ``measurement``,
-        ``monitorType``, ``metricName``) are ignored by Jackson, so they fail as missing fields."""
+        ``monitorType``, ``metricName``) are ignored by Jackson, so they fail as missing fields.
+        An older era validates its own body (sandbox/salus/task_eras.py)."""
+        if self._task_era in task_eras.LEGACY_ERAS:
+            bad = task_eras.legacy_errors(body, self._task_era, COMPARATORS, MONITORING_SYSTEMS,
+                                          self._validate_labels)
+            if bad:
+                raise validation_failed(bad)
+            return
         bad: list[str] = []
         if not body.get("name"):
             bad.append("name")
@@ -903,8 +915,16 @@ class SalusDomain:
                 out[k] = default
         return out
 
+    def _task_fields(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The stored fields of a validated body, in the sandbox's era."""
+        if self._task_era in task_eras.LEGACY_ERAS:
+            return task_eras.legacy_record(body, self._task_era)
+        return {"name": body["name"], "taskParameters": self._task_params(body["taskParameters"]),
+                "monitoringSystem": body["monitoringSystem"]}
+
     def _task_dto(self, t: dict[str, Any], admin: bool = False) -> dict[str, Any]:
-        keys = ["id", "name", "taskParameters", "monitoringSystem", "createdTimestamp", "updatedTimestamp"]
+        keys = (task_eras.dto_keys(self._task_era) if self._task_era in task_eras.LEGACY_ERAS else
+                ["id", "name", "taskParameters", "monitoringSystem", "createdTimestamp", "updatedTimestamp"])
         if admin:
             keys += ["tenantId", "partitionId"]
         return {k: t.get(k) for k in keys}
@@ -914,10 +934,8 @@ class SalusDomain:
 
     def create_task(self, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
         self._validate_task(body)
-        tp = self._task_params(body["taskParameters"])
         ts = now_iso()
-        t = {"id": str(uuid.uuid4()), "tenantId": tenant, "name": body["name"], "taskParameters": tp,
-             "monitoringSystem": body["monitoringSystem"], "partitionId": 0,
+        t = {"id": str(uuid.uuid4()), "tenantId": tenant, **self._task_fields(body), "partitionId": 0,
              "createdTimestamp": ts, "updatedTimestamp": ts}
         self.store.put("task", t["id"], tenant, t)
         self._task_changed(tenant, t["id"])
@@ -933,8 +951,7 @@ class SalusDomain:
     def update_task(self, tenant: str, tid: str, body: dict[str, Any]) -> dict[str, Any]:
         t = self._must("task", tid, tenant, "Event task")
         self._validate_task(body)
-        t.update(name=body["name"], monitoringSystem=body["monitoringSystem"],
-                 taskParameters=self._task_params(body["taskParameters"]), updatedTimestamp=now_iso())
+        t.update(self._task_fields(body), updatedTimestamp=now_iso())
         self.store.put("task", tid, tenant, t)
         self._task_changed(tenant, tid)
         return self._task_dto(t)
@@ -945,8 +962,14 @@ class SalusDomain:
         self._task_changed(tenant, tid)
 
     def tasks_for(self, tenant_id: str, metric_group: str) -> list[dict[str, Any]]:
-        return [self._task_dto(t, admin=True) for t in self.store.list("task", tenant_id)
-                if t["taskParameters"].get("metricGroup") == metric_group]
+        """The tenant's tasks for one metric group, with the parameters the engine evaluates
+        (an older era's task carries them converted under ``engine``)."""
+        out = []
+        for t in self.store.list("task", tenant_id):
+            params = t.get("engine") or t["taskParameters"]
+            if params.get("metricGroup") == metric_group:
+                out.append({**self._task_dto(t, admin=True), "taskParameters": params})
+        return out
 
     # ------------------------------------------------------------------ tenant metadata, templates, policies (PM)
     def tenant_account_type(self, tenant_id: str) -> str | None:

@@ -24,6 +24,7 @@ from typing import Any
 from . import faults as F
 from . import topics
 from .context import SandboxContext
+from .task_eras import LEGACY_GROUP_BY
 
 log = logging.getLogger("sandbox.event_engine")
 
@@ -32,7 +33,6 @@ LOCAL_ZONE = "_LOCAL_"
 #: Most severe first: quorum picks the most severe state enough zones agree on.
 SEVERITY = ("CRITICAL", "WARNING", "OK")
 #: Group-by dimensions of the Kapacitor era's generated TICKscript (contract §6.4a).
-KAPACITOR_GROUP_BY = ("system_resource_id", "system_monitor_id", "system_monitoring_zone")
 _FIVE_MINUTES = 300
 
 
@@ -260,7 +260,7 @@ def build_kapacitor(tenant: str, task: dict[str, Any], g: MetricGroup, state: st
                     message: str | None, group_by: list[str], duration_ns: int) -> dict[str, Any]:
     """Kapacitor Kafka-handler alert (contract §6.4a); ``.Group`` is Kapacitor's ``k=v,...`` string."""
     kap_task = f"{tenant}-{g.group}-{task['id']}"
-    dims = sorted(group_by or [k for k in KAPACITOR_GROUP_BY if k in g.labels])
+    dims = sorted(k for k in (group_by or LEGACY_GROUP_BY) if k in g.labels)
     group = ",".join(f"{k}={g.labels.get(k, '')}" for k in dims) or "nil"
     columns = ["time", *sorted(g.values)]
     return {"id": f"{kap_task}:{group}", "message": message or f"{kap_task}:{group} is {state}",

@@ -326,7 +326,7 @@ class SalusWorld:
             self.run_cleanup.push(f"delete task {name}", self._delete_named(
                 self.tasks.list, lambda t: t.get("name") == name, self.tasks.delete))
             return self.tasks.create(failure_task(name, metric_group, {"system_resource_id": rid},
-                                                  ["system_monitor_id"]))
+                                                  ["system_monitor_id"], era=self.settings.events.format))
         return self._once(f"task:{metric_group}", make)
 
     def _closed_target(self) -> tuple[str, int]:

@@ -37,3 +37,15 @@ def test_task_body_is_current_taskcu() -> None:
     assert crit["state"] == "CRITICAL" and crit["expression"] == {
         "type": "comparison", "comparator": "!=", "input": "result_code", "comparisonValue": 0}
     assert tp["stateExpressions"][1]["state"] == "OK"
+
+
+def test_task_body_of_the_older_eras() -> None:
+    kap = task_body("t", "http_response", {"system_resource_id": "r1"}, consecutive=2, era="kapacitor")
+    assert set(kap) == {"name", "measurement", "taskParameters"} and kap["measurement"] == "http_response"
+    tp = kap["taskParameters"]
+    assert tp["criticalStateDuration"] == 2 and tp["labelSelector"] == {"system_resource_id": "r1"}
+    assert [se["state"] for se in tp["stateExpressions"]] == ["CRITICAL"]
+    assert tp["stateExpressions"][0]["expression"] == {
+        "type": "comparison", "comparator": "!=", "valueName": "result_code", "comparisonValue": 0}
+    esper = task_body("t", "http_response", {}, era="state-change")
+    assert (esper["monitoringSystem"], esper["monitorType"], esper["monitorScope"]) == ("salus", "http", "remote")

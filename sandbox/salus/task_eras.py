@@ -1,0 +1,110 @@
+"""Event-task bodies of the two older engine generations (contract §0 table, §6.2).
+
+The sandbox's event topic and format are configurable per era; the task API must then be that
+era's too, or a suite aimed at an older deployment would pass here while the real EEM refused its
+tasks. Both older generations took ``GenericTaskCU`` (``name``, ``measurement``,
+``taskParameters``) with Kapacitor-style parameters — ``stateExpressions`` (not empty) whose
+comparisons name the field in ``valueName``, and ``critical/warning/infoStateDuration`` (1–10)
+as the consecutive count. The Esper era (Oct 2020 – Feb 2021, ``SalusTaskCU``) adds
+``monitoringSystem`` and, for ``salus``, ``monitorType`` + ``monitorScope``. Field names are from
+EEM/MODEL history; exact bean-validation messages of those eras are *inferred* (same wording as
+today's services).
+
+The sandbox stores such a task as its era shows it (the DTO) plus, under ``engine``, the current
+parameter shape its one event engine evaluates: ``metricGroup`` = ``measurement``,
+``defaultConsecutiveCount`` = ``criticalStateDuration``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+LEGACY_ERAS = ("kapacitor", "state-change")
+LEGACY_STATES = ("CRITICAL", "WARNING", "INFO", "OK")
+SCOPES = ("local", "remote")
+DURATIONS = ("criticalStateDuration", "warningStateDuration", "infoStateDuration")
+#: Both older engines kept one state per resource and monitor: the generated TICKscript grouped
+#: by these tags (contract §6.4a), and the Esper era's StateChangeEvent names resource and monitor.
+LEGACY_GROUP_BY = ("system_resource_id", "system_monitor_id", "system_monitoring_zone")
+LabelCheck = Callable[[Any, str, list[str]], None]
+
+
+def legacy_errors(body: dict[str, Any], era: str, comparators: set[str], monitoring_systems: set[str],
+                  check_labels: LabelCheck) -> list[str]:
+    """Field paths that fail the era's bean validation (empty when the body is valid)."""
+    bad: list[str] = []
+    for f in ("name", "measurement"):
+        if not isinstance(body.get(f), str) or not body[f].strip():
+            bad.append(f)
+    if era == "state-change":
+        if body.get("monitoringSystem") not in monitoring_systems:
+            bad.append("monitoringSystem")
+        elif body["monitoringSystem"] == "salus":
+            if not isinstance(body.get("monitorType"), str) or not body["monitorType"].strip():
+                bad.append("monitorType")
+            if str(body.get("monitorScope") or "").lower() not in SCOPES:
+                bad.append("monitorScope")
+    tp = body.get("taskParameters")
+    if not isinstance(tp, dict):
+        return bad + ["taskParameters"]
+    check_labels(tp.get("labelSelector"), "taskParameters.labelSelector", bad)
+    for f in DURATIONS:
+        v = tp.get(f)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 10):
+            bad.append(f"taskParameters.{f}")
+    exprs = tp.get("stateExpressions")
+    if not isinstance(exprs, list) or not exprs:
+        return bad + ["taskParameters.stateExpressions"]
+    for i, se in enumerate(exprs):
+        path = f"taskParameters.stateExpressions[{i}]"
+        if not isinstance(se, dict):
+            bad.append(path)
+            continue
+        if se.get("state") not in LEGACY_STATES:
+            bad.append(f"{path}.state")
+        _expr_errors(se.get("expression"), f"{path}.expression", comparators, bad)
+    return bad
+
+
+def _expr_errors(e: Any, path: str, comparators: set[str], bad: list[str]) -> None:
+    if not isinstance(e, dict):
+        bad.append(path)
+    elif e.get("type") == "comparison":
+        if e.get("comparator") not in comparators:
+            bad.append(f"{path}.comparator")
+        if not e.get("valueName"):           # the 2021 ``input`` did not exist yet
+            bad.append(f"{path}.valueName")
+        if e.get("comparisonValue") is None:
+            bad.append(f"{path}.comparisonValue")
+    elif e.get("type") == "logical":
+        subs = e.get("expressions")
+        if e.get("operator") not in ("AND", "OR"):
+            bad.append(f"{path}.operator")
+        if not isinstance(subs, list) or not subs:
+            bad.append(f"{path}.expressions")
+        else:
+            for i, sub in enumerate(subs):
+                _expr_errors(sub, f"{path}.expressions[{i}]", comparators, bad)
+    else:
+        bad.append(f"{path}.type")
+
+
+def legacy_record(body: dict[str, Any], era: str) -> dict[str, Any]:
+    """The stored fields of a valid legacy body: its era's view plus the engine's parameters."""
+    tp = dict(body["taskParameters"])
+    tp.setdefault("labelSelector", {})
+    rec: dict[str, Any] = {"name": body["name"], "measurement": body["measurement"], "taskParameters": tp,
+                           "engine": {"metricGroup": body["measurement"], "labelSelector": tp["labelSelector"] or {},
+                                      "groupBy": list(LEGACY_GROUP_BY), "defaultConsecutiveCount": tp.get("criticalStateDuration") or 1,
+                                      "zoneQuorumCount": 1, "stateExpressions": tp["stateExpressions"]}}
+    if era == "state-change":
+        rec.update(monitoringSystem=body["monitoringSystem"], monitorType=body.get("monitorType"),
+                   monitorScope=body.get("monitorScope"))
+    return rec
+
+
+def dto_keys(era: str) -> list[str]:
+    """What the era's ``EventEngineTaskDTO`` shows (without the admin-only fields)."""
+    keys = ["id", "name", "measurement", "taskParameters"]
+    if era == "state-change":
+        keys += ["monitoringSystem", "monitorType", "monitorScope"]
+    return keys + ["createdTimestamp", "updatedTimestamp"]
