@@ -25,36 +25,40 @@ log = logging.getLogger("envoy.agents")
 
 
 def install_agent(data_path: Path, agent_type: str, version: str, url: str, exe: str) -> Path:
-    """Download the release tarball and extract exactly the ``exe`` entry; point CURRENT at it."""
+    """Download the release tarball, extract exactly the ``exe`` entry and point CURRENT at it.
+
+    Like the real ``ProcessInstall``: a version already on disk is neither downloaded again nor
+    made CURRENT (only a fresh download moves the link), and a failed download leaves no version dir.
+    """
     type_dir = data_path / "agents" / agent_type
     version_dir = type_dir / version
     target = version_dir / "bin" / Path(exe).name
     if version_dir.exists():
         log.info("%s %s already installed", agent_type, version)
-    else:
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile() as tmp:
-                with urllib.request.urlopen(url, timeout=30) as resp:
-                    shutil.copyfileobj(resp, tmp)
-                tmp.seek(0)
-                with tarfile.open(fileobj=tmp, mode="r:gz") as tar:
-                    member = next((m for m in tar.getmembers() if m.name == exe and m.isfile()), None)
-                    if member is None:
-                        raise FileNotFoundError(f"release has no entry named exactly {exe!r}")
-                    src = tar.extractfile(member)
-                    with open(target, "wb") as out:
-                        shutil.copyfileobj(src, out)
-            target.chmod(0o755)
-        except Exception:
-            shutil.rmtree(version_dir, ignore_errors=True)
-            raise
-    current = type_dir / "CURRENT"
-    tmp_link = type_dir / f".CURRENT.{os.getpid()}"
-    if tmp_link.is_symlink() or tmp_link.exists():
-        tmp_link.unlink()
-    tmp_link.symlink_to(version)
-    os.replace(tmp_link, current)
+        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile() as tmp:
+            with urllib.request.urlopen(url, timeout=30) as resp:
+                shutil.copyfileobj(resp, tmp)
+            tmp.seek(0)
+            with tarfile.open(fileobj=tmp, mode="r:gz") as tar:
+                member = next((m for m in tar.getmembers() if m.name == exe and m.isfile()), None)
+                if member is None:
+                    raise FileNotFoundError(f"release has no entry named exactly {exe!r}")
+                src = tar.extractfile(member)
+                with open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+        target.chmod(0o755)
+        current = type_dir / "CURRENT"
+        tmp_link = type_dir / f".CURRENT.{os.getpid()}"
+        if tmp_link.is_symlink() or tmp_link.exists():
+            tmp_link.unlink()
+        tmp_link.symlink_to(version)
+        os.replace(tmp_link, current)
+    except Exception:
+        shutil.rmtree(version_dir, ignore_errors=True)
+        raise
     log.info("installed %s %s at %s", agent_type, version, target)
     return target
 
