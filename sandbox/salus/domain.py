@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import ipaddress
 import json
 import logging
 import re
@@ -83,7 +84,26 @@ def duration_seconds(value: Any, field: str) -> int:
 
 
 def iso_duration(seconds: int) -> str:
-    return f"PT{int(seconds)}S" if seconds % 60 else f"PT{int(seconds) // 60}M"
+    """Java ``Duration.toString()``: ``PT1M30S``, ``PT1H``, ``PT1H1M`` (what the DTOs carry)."""
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, sec = divmod(rest, 60)
+    out = "PT" + (f"{h}H" if h else "") + (f"{m}M" if m else "") + (f"{sec}S" if sec else "")
+    return out if out != "PT" else "PT0S"
+
+
+def _cidrs_invalid(value: Any) -> bool:
+    """``@ValidCidrList``: a list of IPv4/IPv6 networks in CIDR notation."""
+    if not isinstance(value, list):
+        return True
+    for v in value:
+        try:
+            if "/" not in str(v):
+                return True
+            ipaddress.ip_network(str(v), strict=False)
+        except ValueError:
+            return True
+    return False
 
 
 def _seconds(value: Any, default: int) -> str:
@@ -206,6 +226,8 @@ class SalusDomain:
             bad.append("pollerTimeout")
         if body.get("state", "ACTIVE") not in ("ACTIVE", "INACTIVE", "MAINTENANCE"):
             bad.append("state")
+        if body.get("sourceIpAddresses") is not None and _cidrs_invalid(body["sourceIpAddresses"]):
+            bad.append("sourceIpAddresses")
         if bad:
             raise validation_failed(bad)
         if self.store.get("zone", self._zone_key(tenant, name)):
@@ -227,8 +249,10 @@ class SalusDomain:
         for f in ("provider", "providerRegion"):
             if not body.get(f):
                 bad.append(f)
-        if not body.get("sourceIpAddresses"):
+        if not body.get("sourceIpAddresses") or _cidrs_invalid(body["sourceIpAddresses"]):
             bad.append("sourceIpAddresses")
+        if body.get("state", "INACTIVE") not in ("ACTIVE", "INACTIVE", "MAINTENANCE"):
+            bad.append("state")
         timeout = body.get("pollerTimeout", 300)
         if not isinstance(timeout, int) or not 30 <= timeout <= 1800:
             bad.append("pollerTimeout")
@@ -262,6 +286,8 @@ class SalusDomain:
             bad.append("pollerTimeout")
         if body.get("state") is not None and body["state"] not in ("ACTIVE", "INACTIVE", "MAINTENANCE"):
             bad.append("state")
+        if body.get("sourceIpAddresses") is not None and _cidrs_invalid(body["sourceIpAddresses"]):
+            bad.append("sourceIpAddresses")
         if bad:
             raise validation_failed(bad)
         for f in ("provider", "providerRegion", "sourceIpAddresses", "pollerTimeout", "state"):
@@ -983,15 +1009,20 @@ class SalusDomain:
         return self._must("tenant_meta", tenant, None, "Tenant metadata")
 
     def upsert_tenant_metadata(self, tenant: str, body: dict[str, Any], create: bool = False) -> dict[str, Any]:
+        """POST creates (422 when present); PUT (PM ``updateMetaData``) needs it present (404) and,
+        like ``upsertTenantMetaData``'s ``whenNonNull`` mapping, changes only the fields sent."""
         existing = self.store.get("tenant_meta", tenant)
         if create and existing:
-            raise AlreadyExists(f"Tenant metadata already exists for {tenant}")
+            raise AlreadyExists(f"Metadata already exists for tenant {tenant}")
         if not create and existing is None:
-            raise NotFound(f"No tenant metadata found for {tenant}")
+            raise NotFound(f"No metadata found for tenant {tenant}")
+        old = existing or {}
         ts = now_iso()
-        md = {"id": (existing or {}).get("id", str(uuid.uuid4())), "tenantId": tenant,
-              "accountType": body.get("accountType"), "metadata": body.get("metadata") or {},
-              "createdTimestamp": (existing or {}).get("createdTimestamp", ts), "updatedTimestamp": ts}
+        account = body.get("accountType") if body.get("accountType") is not None else old.get("accountType")
+        meta = body.get("metadata") if body.get("metadata") is not None else old.get("metadata")
+        md = {"id": old.get("id", str(uuid.uuid4())), "tenantId": tenant,
+              "accountType": account, "metadata": meta or {},
+              "createdTimestamp": old.get("createdTimestamp", ts), "updatedTimestamp": ts}
         self.store.put("tenant_meta", tenant, tenant, md)
         self._apply_policies(tenant)
         return md
@@ -1058,7 +1089,7 @@ class SalusDomain:
         bad = []
         if scope not in ("GLOBAL", "ACCOUNT_TYPE", "SLA", "TENANT"):
             bad.append("scope")
-        if scope != "GLOBAL" and not sub:
+        if (scope != "GLOBAL") != bool(sub):       # PolicyValidator: GLOBAL has none, every other scope one
             bad.append("subscope")
         if not body.get("name"):
             bad.append("name")
@@ -1069,12 +1100,12 @@ class SalusDomain:
             bad.append("monitorTemplateId")
         if bad:
             raise validation_failed(bad)
-        if tmpl and self.store.get("template", tmpl) is None:
-            raise NotFound(f"No monitor template found for {tmpl}")
         for p in self.store.list("policy"):
             if (p["scope"], p.get("subscope"), p["name"]) == (scope, sub, body["name"]):
-                raise AlreadyExists(f"Policy already exists with scope:subscope:name "
+                raise AlreadyExists(f"Policy already exists with scope:subscope:name of "
                                     f"{scope}:{sub}:{body['name']}")
+        if tmpl and self.store.get("template", tmpl) is None:
+            raise BadRequest(f"Invalid monitor id provided: {tmpl}")
         ts = now_iso()
         p = {"id": str(uuid.uuid4()), "scope": scope, "subscope": sub, "name": body["name"], "monitorId": tmpl,
              "createdTimestamp": ts, "updatedTimestamp": ts}

@@ -26,14 +26,17 @@ class Policies:
         return md.get("accountType") if md else None
 
     def set_account_type(self, tenant: str, account_type: str, metadata: dict[str, str] | None = None) -> None:
-        """Create the tenant's metadata, or update it when it exists."""
+        """Create the tenant's metadata, or update it when it exists — sending only what changes:
+        PM keeps the fields a PUT leaves out, so the tenant's other metadata survives."""
         if self.tenant_metadata(tenant) is None:
             self.api.post("api/tenant-metadata", {"tenantId": tenant, "accountType": account_type,
                                                   "metadata": metadata or {}},
                           expect=(201,), what="creating tenant metadata")
         else:
-            self.api.put(f"api/tenant-metadata/{tenant}", {"accountType": account_type, "metadata": metadata or {}},
-                         expect=(200,), what="updating tenant metadata")
+            body: dict[str, Any] = {"accountType": account_type}
+            if metadata is not None:
+                body["metadata"] = metadata
+            self.api.put(f"api/tenant-metadata/{tenant}", body, expect=(200,), what="updating tenant metadata")
 
     def delete_tenant_metadata(self, tenant: str) -> None:
         self.api.delete(f"api/tenant-metadata/{tenant}", expect=(204, 404))

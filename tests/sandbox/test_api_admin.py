@@ -132,10 +132,14 @@ def test_policy_validation(rig: ApiRig, body: dict, fields: str) -> None:
     assert r.status_code == 400 and r.json()["message"] == f"One or more field validations failed: {fields}"
 
 
-def test_policy_with_unknown_template_is_404(rig: ApiRig) -> None:
-    r = rig.adm("POST", "api/policies/monitors", json={"scope": "GLOBAL", "name": "g",
-                                                      "monitorTemplateId": "00000000-0000-0000-0000-000000000000"})
-    assert r.status_code == 404
+def test_policy_with_unknown_template_is_400(rig: ApiRig) -> None:
+    unknown = "00000000-0000-0000-0000-000000000000"
+    r = rig.adm("POST", "api/policies/monitors", json={"scope": "GLOBAL", "name": "g", "monitorTemplateId": unknown})
+    assert r.status_code == 400 and r.json()["message"] == f"Invalid monitor id provided: {unknown}"
+    tpl = _template(rig, "global with subscope")
+    r = rig.adm("POST", "api/policies/monitors", json={"scope": "GLOBAL", "subscope": "x", "name": "g",
+                                                      "monitorTemplateId": tpl["id"]})
+    assert r.status_code == 400 and r.json()["message"] == "One or more field validations failed: subscope"
 
 
 # ---------------------------------------------------------------------------- tenant metadata
@@ -149,6 +153,7 @@ def test_tenant_metadata_crud(rig: ApiRig) -> None:
     assert rig.adm("POST", "api/tenant-metadata", json={"accountType": "a"}).status_code == 400
     put = rig.adm("PUT", f"api/tenant-metadata/{t}", json={"accountType": "b"})
     assert put.status_code == 200 and rig.domain.tenant_account_type(t) == "b"
+    assert put.json()["metadata"] == {"k": "v"}          # fields not sent are kept (whenNonNull)
     assert t in [m["tenantId"] for m in _all(rig, "api/tenant-metadata")]
     assert rig.adm("DELETE", f"api/tenant-metadata/{t}").status_code == 204
     assert rig.adm("GET", f"api/tenant-metadata/{t}").status_code == 404

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from api_rig import (OTHER, TENANT, ApiRig, error_shape, fresh_tenant, module_rig)
+from api_rig import (OTHER, PUBLIC_ZONE, TENANT, ApiRig, error_shape, fresh_tenant, module_rig, net_monitor)
 from sandbox.salus import faults as F
 
 
@@ -106,6 +106,11 @@ def _make_resources(rig: ApiRig, t: str, n: int) -> None:
         rig.domain.create_resource(t, {"resourceId": f"r-{i:02d}", "presenceMonitoringEnabled": False})
 
 
+def _make_resources_from(rig: ApiRig, t: str, start: int, stop: int) -> None:
+    for i in range(start, stop):
+        rig.domain.create_resource(t, {"resourceId": f"r-{i:04d}", "presenceMonitoringEnabled": False})
+
+
 def test_page_metadata(rig: ApiRig) -> None:
     t = fresh_tenant()
     _make_resources(rig, t, 12)
@@ -117,7 +122,11 @@ def test_page_metadata(rig: ApiRig) -> None:
     assert len(default["content"]) == 12 and default["totalPages"] == 1
     empty = rig.pub("GET", fresh_tenant(), "resources", "admin").json()
     assert (empty["totalPages"], empty["first"], empty["last"], empty["content"]) == (0, True, True, [])
-    assert rig.pub("GET", t, "resources", "admin", params={"page": "x"}).status_code == 400
+    # Spring's Pageable resolver: unparsable or negative values fall back to the defaults; size capped at 2000
+    odd = rig.pub("GET", t, "resources", "admin", params={"page": "x", "size": "-3"})
+    assert odd.status_code == 200 and (odd.json()["number"], len(odd.json()["content"])) == (0, 12)
+    _make_resources_from(rig, t, 12, 2100)
+    assert len(rig.pub("GET", t, "resources", "admin", params={"size": 5000}).json()["content"]) == 2000
 
 
 def test_deleting_page_zero_repeatedly_empties_everything(rig: ApiRig) -> None:
@@ -214,3 +223,25 @@ def test_restart_on_same_data_dir_keeps_state_and_seed_is_idempotent(tmp_path: P
         assert [r["resourceId"] for r in second.domain.list_resources(t)] == ["kept", new["resourceId"]]
     finally:
         second.close()
+
+
+@pytest.mark.parametrize(("given", "shown"), [("PT90S", "PT1M30S"), ("PT60M", "PT1H"), ("PT3660S", "PT1H1M"),
+                                              ("PT30S", "PT30S")])
+def test_durations_are_shown_as_java_prints_them(rig: ApiRig, given: str, shown: str) -> None:
+    r = rig.pub("POST", TENANT, "monitors", json=net_monitor(None, [PUBLIC_ZONE], labelSelector={"x": "y"},
+                                                              interval=given))
+    assert r.status_code == 201, r.text
+    assert r.json()["interval"] == shown
+    rig.pub("DELETE", TENANT, f"monitors/{r.json()['id']}")
+
+
+@pytest.mark.parametrize("cidrs", [["nope"], ["10.0.0.1"], "10.0.0.0/8", ["10.0.0.0/33"]])
+def test_zone_source_addresses_must_be_cidrs(rig: ApiRig, cidrs: object) -> None:
+    private = rig.pub("POST", fresh_tenant(), "zones", "admin", json={"name": "cidr_zone", "sourceIpAddresses": cidrs})
+    public = rig.adm("POST", "api/zones", json={"name": "public/cidr_zone", "provider": "p", "providerRegion": "r",
+                                                "sourceIpAddresses": cidrs})
+    for r in (private, public):
+        assert r.status_code == 400 and r.json()["message"] == "One or more field validations failed: sourceIpAddresses"
+    ok = rig.pub("POST", fresh_tenant(), "zones", "admin", json={"name": "cidr_zone",
+                                                                 "sourceIpAddresses": ["10.0.0.0/8", "2001:db8::/32"]})
+    assert ok.status_code == 201, ok.text

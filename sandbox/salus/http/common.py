@@ -45,17 +45,26 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+MAX_PAGE_SIZE = 2000      # Spring Data's PageableHandlerMethodArgumentResolver default
+
+
 def _int_param(request: web.Request, name: str, default: int) -> int:
+    """Spring's ``Pageable`` resolver: an unparsable or negative value falls back to the default."""
     try:
-        return max(0, int(request.query.get(name, default)))
+        value = int(request.query.get(name, default))
     except ValueError:
-        raise DomainError(f"Failed to convert value of type 'java.lang.String' to required type 'int' for {name}")
+        return default
+    return value if value >= 0 else default
+
+
+def _page_size(request: web.Request, default: int) -> int:
+    return min(_int_param(request, "size", default) or default, MAX_PAGE_SIZE)
 
 
 def paged(request: web.Request, items: list[Any], default_size: int) -> dict[str, Any]:
     """``PagedContent`` {content, number, totalPages, totalElements, last, first}."""
     page = _int_param(request, "page", 0)
-    size = _int_param(request, "size", default_size) or default_size
+    size = _page_size(request, default_size)
     total = len(items)
     pages = math.ceil(total / size) if total else 0
     content = items[page * size:(page + 1) * size]
@@ -66,7 +75,7 @@ def paged(request: web.Request, items: list[Any], default_size: int) -> dict[str
 def spring_page(request: web.Request, items: list[Any], default_size: int) -> dict[str, Any]:
     """A raw Spring Data ``Page`` (envoy-tokens list, contract §1.2)."""
     base = paged(request, items, default_size)
-    size = _int_param(request, "size", default_size) or default_size
+    size = _page_size(request, default_size)
     sort = {"sorted": False, "unsorted": True, "empty": True}
     return {**base, "pageable": {"sort": sort, "offset": base["number"] * size, "pageNumber": base["number"],
                                  "pageSize": size, "paged": True, "unpaged": False},
