@@ -124,6 +124,12 @@ def test_malformed_json_is_400(rig: ApiRig) -> None:
     assert r.status_code == 400 and error_shape(r.json()) and r.json()["status"] == 400
 
 
+@pytest.mark.parametrize("path", ["resources", "envoy-tokens", "zones", "event-tasks"])
+def test_missing_body_is_400(rig: ApiRig, path: str) -> None:
+    r = rig.pub("POST", fresh_tenant(), path, "admin", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["message"] == "Required request body is missing"
+
+
 def test_unknown_route_has_spring_error_body(rig: ApiRig) -> None:
     r = rig.pub("GET", TENANT, "no-such-thing")
     assert r.status_code == 404 and error_shape(r.json())

@@ -34,10 +34,13 @@ def ok(body: Any, status: int = 200) -> web.Response:
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
-    """Malformed JSON → 400 like Spring's HttpMessageNotReadableException."""
+    """Malformed or missing JSON → 400 like Spring's HttpMessageNotReadableException (every
+    Salus create/update takes a required ``@RequestBody``)."""
+    raw = await request.read()
+    if not raw.strip():
+        raise DomainError("Required request body is missing")
     try:
-        raw = await request.read()
-        body = json.loads(raw or b"{}")
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise DomainError("JSON parse error: malformed request body") from None
     if not isinstance(body, dict):
