@@ -53,7 +53,7 @@ def _rfc3339(ms: int) -> str:
 class Ambassador(pb_grpc.TelemetryAmbassadorServicer):
     """One per sandbox; thread-safe (gRPC handler threads plus domain-change callbacks)."""
 
-    #: seconds of silence after which a ``refresh`` is sent (real ``envoyRefreshInterval``: 45 s)
+    #: a ``refresh`` goes to every envoy at this period, whatever else was sent (real ``envoyRefreshInterval``: 45 s)
     refresh_interval: float = 45.0
 
     def __init__(self, ctx: SandboxContext) -> None:
@@ -139,17 +139,17 @@ class Ambassador(pb_grpc.TelemetryAmbassadorServicer):
                                       "tenantId": tenant, "envoyAddress": envoy.address.rsplit(":", 1)[0]},
                                      topics.TYPE_IDS["AttachEvent"])
             self._reconcile(session)
-            last_sent = time.monotonic()
+            next_refresh = time.monotonic() + self.refresh_interval
             while context.is_active():
+                if time.monotonic() >= next_refresh:
+                    next_refresh += self.refresh_interval
+                    yield pb.EnvoyInstruction(refresh=pb.EnvoyInstructionRefresh())
                 try:
-                    item = session.outbox.get(timeout=0.5)
+                    item = session.outbox.get(timeout=min(0.5, max(0.01, next_refresh - time.monotonic())))
                 except queue.Empty:
-                    if time.monotonic() - last_sent < self.refresh_interval:
-                        continue
-                    item = pb.EnvoyInstruction(refresh=pb.EnvoyInstructionRefresh())
+                    continue
                 if item is _STOP:
                     break
-                last_sent = time.monotonic()
                 yield item
         finally:
             self._detach(session)

@@ -277,9 +277,11 @@ def test_fault_install_wrong_path(rig: AmbassadorRig, stub) -> None:
     assert install.agent.version != "1.13.2" and install.agent.version.startswith("1.13.2")
 
 
-def test_refresh_is_sent_when_the_stream_is_quiet(rig: AmbassadorRig, stub) -> None:
+def test_refresh_is_sent_every_interval(rig: AmbassadorRig, stub) -> None:
+    """The real ambassador refreshes every envoy each ``envoyRefreshInterval``, busy or quiet."""
     rig.ambassador.refresh_interval = 0.2
     reader = attach(stub)
+    assert reader.next_of("refresh", timeout=5).WhichOneof("details") == "refresh"
     assert reader.next_of("refresh", timeout=5).WhichOneof("details") == "refresh"
 
 
