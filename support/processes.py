@@ -1,0 +1,138 @@
+"""Child processes: start one in its own process group, stop its whole tree on every exit path.
+
+Why one module: the harness (envoys, sandboxes, behave children) and the stand-ins (brokers,
+pollers, workers) all start processes that start processes; stopping only the parent orphans the
+rest. Stop = SIGTERM the group, wait ``grace``, SIGKILL the group, then kill any descendant that
+escaped it (re-parented or in a new session), found with psutil.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import psutil
+
+
+def _signal_group(pgid: int | None, sig: int) -> None:
+    if pgid is None:
+        return
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def family(pid: int, pgid: int | None = None) -> list[psutil.Process]:
+    """Live descendants of ``pid`` plus every process still in group ``pgid`` (even re-parented ones)."""
+    found: dict[int, psutil.Process] = {}
+    try:
+        for p in psutil.Process(pid).children(recursive=True):
+            found[p.pid] = p
+    except psutil.Error:
+        pass
+    if pgid is not None:
+        for p in psutil.process_iter():
+            try:
+                if p.pid != os.getpid() and os.getpgid(p.pid) == pgid:
+                    found[p.pid] = p
+            except (OSError, psutil.Error):
+                continue
+    return [p for p in found.values() if p.pid != pid]
+
+
+def stop_tree(proc: subprocess.Popen | None, grace: float = 5.0, pgid: int | None = None) -> int | None:
+    """Stop ``proc``, its process group and every descendant; return its exit code (None if unknown).
+
+    ``pgid`` defaults to ``proc.pid`` — right for children started with ``start_new_session=True``.
+    Idempotent: a process already gone is fine.
+    """
+    if proc is None:
+        return None
+    pgid = proc.pid if pgid is None else pgid
+    strays = family(proc.pid, pgid)
+    if proc.poll() is None:
+        _signal_group(pgid, signal.SIGTERM)
+        try:
+            proc.terminate()
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+    _signal_group(pgid, signal.SIGKILL)
+    try:
+        proc.wait(3)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(3)
+    leftovers = {p.pid: p for p in strays + family(proc.pid, pgid)}
+    for p in leftovers.values():
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(list(leftovers.values()), timeout=2)
+    return proc.returncode
+
+
+def kill_matching(marker: str, exclude: set[int] | None = None) -> list[int]:
+    """Kill (with their children) processes whose command line contains ``marker``: the last line
+    of defence for processes of *this* run (the marker is run-unique, e.g. its temp root)."""
+    exclude = (exclude or set()) | {os.getpid()}
+    hits = []
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if p.pid not in exclude and marker in " ".join(p.info["cmdline"] or []):
+                hits.append(p)
+        except psutil.Error:
+            continue
+    for p in hits:
+        try:
+            for child in p.children(recursive=True):
+                child.kill()
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(hits, timeout=3)
+    return [p.pid for p in hits]
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie counts as gone)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def wait_gone(pids: list[int], timeout: float = 5.0) -> list[int]:
+    """The pids still alive after ``timeout`` (polled every 50 ms)."""
+    deadline = time.monotonic() + timeout
+    left = [p for p in pids if alive(p)]
+    pause = threading.Event()
+    while left and time.monotonic() < deadline:
+        pause.wait(0.05)
+        left = [p for p in left if alive(p)]
+    return left
+
+
+def tree_rss(pid: int | None) -> int:
+    """RSS bytes of a process and all its descendants; 0 when it is gone."""
+    if not pid:
+        return 0
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
