@@ -25,6 +25,10 @@ import time
 from pathlib import Path
 from typing import IO, Any, Callable
 
+from support.net import free_port
+from support.processes import stop_tree
+from support.waiting import poll
+
 log = logging.getLogger("sandbox.kafka")
 
 _PR_SET_PDEATHSIG = 1
@@ -33,12 +37,6 @@ _LOG_TAIL_BYTES = 2000
 
 class BrokerError(RuntimeError):
     """The broker could not be started or reached; the message names the cause and the fix."""
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def _child_setup(parent_pid: int) -> Callable[[], None]:
@@ -92,7 +90,7 @@ class Broker:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, log_path: Path | None = None) -> None:
         self.host = host
-        self.port = port or _free_port(host)
+        self.port = port or free_port(host)
         self.log_path = Path(log_path) if log_path else None
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -138,8 +136,8 @@ class Broker:
             deadline = time.monotonic() + timeout
             self._proc = _SPAWNER.run(lambda: self._spawn(binary))
             try:
-                self._wait_listening(deadline, timeout)
-                self._wait_metadata(deadline)
+                self._wait_listening(timeout)
+                self._wait_metadata(max(0.1, deadline - time.monotonic()))
             except BaseException:
                 self.stop()
                 raise
@@ -192,25 +190,31 @@ class Broker:
             tail = f.read().decode(errors="replace").strip()
         return f"broker log {self.log_path} ends with:\n{tail}" if tail else f"broker log {self.log_path} is empty"
 
-    def _wait_listening(self, deadline: float, timeout: float) -> None:
+    def _wait_listening(self, timeout: float) -> None:
         assert self._proc is not None
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
+        proc = self._proc
+
+        def listening() -> bool:
+            if proc.poll() is not None:
                 raise self._exited_error()
             try:
                 socket.create_connection((self.host, self.port), timeout=0.2).close()
-                return
+                return True
             except OSError:
-                try:
-                    self._proc.wait(0.01)
-                except subprocess.TimeoutExpired:
-                    pass
-        raise BrokerError(f"Kafka broker not listening on {self.bootstrap} within {timeout}s; {self._log_tail()}")
+                return False
+        try:
+            poll(listening, timeout, f"Kafka broker listening on {self.bootstrap}", interval=0.01)
+        except AssertionError:      # support.errors.WaitTimeout
+            raise BrokerError(f"Kafka broker not listening on {self.bootstrap} within {timeout}s; "
+                              f"{self._log_tail()}") from None
 
-    def _wait_metadata(self, deadline: float) -> None:
+    def _wait_metadata(self, timeout: float) -> None:
+        """Until an admin client gets an answer to a metadata request (a listening Tansu may not yet)."""
         from kafka import KafkaAdminClient
-        last: Exception | None = None
-        while time.monotonic() < deadline:
+        last: list[Exception] = []
+        deadline = time.monotonic() + timeout
+
+        def answers() -> bool:
             if self._proc is not None and self._proc.poll() is not None:
                 raise self._exited_error()
             if self._panicked():
@@ -223,10 +227,15 @@ class Broker:
                     admin.list_topics()
                 finally:
                     admin.close()
-                return
+                return True
             except Exception as e:  # not answering metadata yet
-                last = e
-        raise BrokerError(f"Kafka broker on {self.bootstrap} does not answer metadata requests: {last}")
+                last[:] = [e]
+                return False
+        try:
+            poll(answers, timeout, "metadata answers", interval=0.01)
+        except AssertionError:      # support.errors.WaitTimeout
+            raise BrokerError(f"Kafka broker on {self.bootstrap} does not answer metadata requests: "
+                              f"{last[0] if last else None}") from None
 
     def create_topics(self, names: list[str], partitions: int, timeout: float = 5.0) -> None:
         """Create the missing topics and wait until metadata shows every one of them."""
@@ -243,42 +252,40 @@ class Broker:
                     admin.create_topics(new)
                 except TopicAlreadyExistsError:
                     pass
-            deadline = time.monotonic() + timeout
-            while True:
-                missing = set(names) - set(admin.list_topics())
-                if not missing:
-                    return
-                if time.monotonic() > deadline:
-                    raise BrokerError(f"topics {sorted(missing)} not visible on {self.bootstrap} after creation")
+            missing = set(names)
+
+            def visible() -> bool:
+                now_missing = set(names) - set(admin.list_topics())
+                missing.clear()
+                missing.update(now_missing)
+                return not missing
+            try:
+                poll(visible, timeout, "topics visible", interval=0.01)
+            except AssertionError:  # support.errors.WaitTimeout
+                raise BrokerError(f"topics {sorted(missing)} not visible on {self.bootstrap} after creation") from None
         finally:
             admin.close()
 
     def stop(self, grace: float = 3.0) -> None:
-        """Interrupt the broker's process group, kill it after ``grace`` seconds; idempotent.
+        """Interrupt the broker, then stop its whole process tree; idempotent.
 
-        SIGINT, not SIGTERM: measured, Tansu exits at once on SIGINT but waits for connected
-        clients on SIGTERM (which would cost the whole grace period on every stop)."""
+        SIGINT first, not SIGTERM: measured, Tansu exits at once on SIGINT but waits for connected
+        clients on SIGTERM (which would cost the whole grace period on every stop). Whatever is
+        left after ``grace`` gets the shared SIGTERM → SIGKILL tree stop."""
         with self._lock:
             proc, self._proc = self._proc, None
             if proc is not None and proc.poll() is None:
-                self._signal(proc, signal.SIGINT)
+                try:
+                    os.killpg(proc.pid, signal.SIGINT)     # its own process group (setsid in the child)
+                except (ProcessLookupError, PermissionError):
+                    proc.send_signal(signal.SIGINT)
                 try:
                     proc.wait(grace)
                 except subprocess.TimeoutExpired:
-                    self._signal(proc, signal.SIGKILL)
-                    proc.wait(2)
+                    pass
+                stop_tree(proc, grace=0.5)
                 log.info("broker on %s stopped", self.bootstrap)
             self._close_log()
-
-    @staticmethod
-    def _signal(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-        try:
-            os.killpg(proc.pid, sig)      # its own process group (setsid in the child)
-        except (ProcessLookupError, PermissionError):
-            try:
-                proc.send_signal(sig)
-            except ProcessLookupError:
-                pass
 
     def _close_log(self) -> None:
         if self._log is not None:

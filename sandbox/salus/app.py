@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,21 +21,19 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from support.net import free_port
+from support.processes import stop_tree
+
 from . import faults as F
 from . import topics
 from .config import SandboxConfig
 from .context import SandboxContext
 from .faults import Faults
+from .seed import goarch
 
 log = logging.getLogger("sandbox.salus")
 
 RELEASE_EXE = "./telegraf/telegraf"
-
-
-def goarch() -> str:
-    """This machine's architecture in Go's naming (what a real envoy reports)."""
-    m = platform.machine().lower()
-    return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(m, m)
 
 
 def goos() -> str:
@@ -113,7 +109,7 @@ class SalusSandbox:
 
     def _start_broker(self) -> None:
         from sandbox.kafka import Broker
-        from .bus import KafkaBus
+        from sandbox.common.kafka_bus import KafkaBus
 
         self.broker = Broker(host=self.config.host, port=self.config.ports.kafka,
                              log_path=self.ctx.data_dir / "broker.log")
@@ -213,7 +209,7 @@ class SalusSandbox:
         cfg = self.config
         poller_dir = self.ctx.data_dir / "poller"
         poller_dir.mkdir(exist_ok=True)
-        token = self.ctx.domain.create_envoy_token(cfg.public_zone_tenant, "sandbox public poller")["token"]
+        token = self.ctx.domain.tokens.create(cfg.public_zone_tenant, "sandbox public poller")["token"]
         zone = cfg.public_zones[0].name
         conf = {
             "resource_id": "public-poller-" + zone.split("/", 1)[1].replace("_", "-"),
@@ -222,7 +218,7 @@ class SalusSandbox:
             "tls": {"auth_service": {"url": self.ctx.urls["auth_service"]}},
             "ambassador": {"address": self.ctx.urls["ambassador"]},
             "agents": {"dataPath": str(poller_dir / "data")},
-            "ingest": {"telegraf": {"json": {"bind": f"{cfg.host}:{_free_port(cfg.host)}"}}},
+            "ingest": {"telegraf": {"json": {"bind": f"{cfg.host}:{free_port(cfg.host)}"}}},
         }
         conf_path = poller_dir / "telemetry-envoy.yaml"
         conf_path.write_text(yaml.safe_dump(conf))
@@ -284,7 +280,7 @@ class SalusSandbox:
             return
         self._stopped = True
         if self._poller is not None:
-            _stop_group(self._poller)
+            stop_tree(self._poller, grace=3.0)
             if self._poller_log:
                 self._poller_log.close()
         for part in (self._engine, self._presence):
@@ -303,31 +299,6 @@ class SalusSandbox:
             _quiet(close)
         if self._owns_data_dir:
             shutil.rmtree(self.ctx.data_dir, ignore_errors=True)
-
-
-def _free_port(host: str) -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def _stop_group(proc: subprocess.Popen, grace: float = 3.0) -> None:
-    """SIGTERM the child's process group, then SIGKILL it if it lingers (agents included)."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(2)
 
 
 def _quiet(fn: Any) -> None:

@@ -11,6 +11,7 @@ from .domain import AlreadyExists, SalusDomain
 
 
 def goarch() -> str:
+    """This machine's architecture in Go's naming (what a real envoy reports)."""
     m = platform.machine().lower()
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(m, m)
 
@@ -22,16 +23,16 @@ def seed(domain: SalusDomain, ctx: SandboxContext, release_url_for: Callable[[st
     arch = goarch()
     for z in cfg.public_zones:
         try:
-            domain.create_public_zone(z.model_dump())
+            domain.zones.create_public(z.model_dump())
         except AlreadyExists:
             pass
     try:
-        domain.upsert_tenant_metadata(cfg.tenant_id, {"accountType": cfg.account_type}, create=True)
+        domain.tenants.upsert(cfg.tenant_id, {"accountType": cfg.account_type}, create=True)
     except AlreadyExists:
         pass
 
     def release(agent_type: str, version: str, os_: str, arch_: str, url: str | None = None) -> dict[str, Any]:
-        return domain.create_release({
+        return domain.releases.create({
             "type": agent_type, "version": version,
             "labels": {"agent_discovered_os": os_, "agent_discovered_arch": arch_},
             "url": url or f"https://downloads.invalid/{agent_type.lower()}-{version}-{os_}-{arch_}.tar.gz",
@@ -47,14 +48,14 @@ def seed(domain: SalusDomain, ctx: SandboxContext, release_url_for: Callable[[st
     current = release("TELEGRAF", "1.13.2", "linux", arch, release_url_for("TELEGRAF", "1.13.2", f"linux-{arch}"))
 
     # the public poller's own install (ops set these up in a real region)
-    domain.create_install(cfg.public_zone_tenant, {"agentReleaseId": current["id"], "labelSelector": {}})
+    domain.installs.create(cfg.public_zone_tenant, {"agentReleaseId": current["id"], "labelSelector": {}})
 
     # another tenant with data of its own
     other = cfg.other_tenant_id
-    domain.create_private_zone(other, {"name": "other_tenant_zone"})
-    domain.create_resource(other, {"resourceId": "other-tenant-server", "presenceMonitoringEnabled": False,
+    domain.zones.create_private(other, {"name": "other_tenant_zone"})
+    domain.resources.create(other, {"resourceId": "other-tenant-server", "presenceMonitoringEnabled": False,
                                    "labels": {"env": "other"}})
-    domain.create_envoy_token(other, "other tenant's envoy")
-    domain.create_monitor(other, {"name": "other tenant ping", "resourceId": "other-tenant-server",
+    domain.tokens.create(other, "other tenant's envoy")
+    domain.monitors.create(other, {"name": "other tenant ping", "resourceId": "other-tenant-server",
                                   "interval": "PT1M", "details": {"type": "local", "plugin": {"type": "cpu"}}})
     domain.store.put("seed", "done", None, {"done": True})

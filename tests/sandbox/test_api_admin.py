@@ -88,11 +88,11 @@ def test_account_type_policy_clones_opt_out_and_late_metadata(rig: ApiRig) -> No
     assert set(policy) == {"id", "scope", "subscope", "name", "monitorId", "createdTimestamp", "updatedTimestamp"}
     assert policy["monitorId"] == tpl["id"]
 
-    clones = [m for m in rig.domain.list_monitors(TENANT, admin=True) if m["policyId"] == policy["id"]]
+    clones = [m for m in rig.domain.monitors.list(TENANT, admin=True) if m["policyId"] == policy["id"]]
     assert len(clones) == 1 and clones[0]["policy"] is True and clones[0]["name"] == "http policy"
     public_view = rig.pub("GET", TENANT, f"monitors/{clones[0]['id']}").json()
     assert public_view["policy"] is True and "policyId" not in public_view
-    assert not [m for m in rig.domain.list_monitors(OTHER, admin=True) if m["policy"]]
+    assert not [m for m in rig.domain.monitors.list(OTHER, admin=True) if m["policy"]]
     assert rig.pub("DELETE", TENANT, f"monitors/{clones[0]['id']}").status_code == 409
     eff = rig.adm("GET", f"api/policies/monitors/effective/{TENANT}").json()
     assert [p["id"] for p in eff] == [policy["id"]]
@@ -100,14 +100,14 @@ def test_account_type_policy_clones_opt_out_and_late_metadata(rig: ApiRig) -> No
     # a tenant whose metadata arrives later gets the clone then
     late = fresh_tenant()
     assert rig.adm("POST", "api/tenant-metadata", json={"tenantId": late, "accountType": account}).status_code == 201
-    assert [m["policyId"] for m in rig.domain.list_monitors(late, admin=True)] == [policy["id"]]
+    assert [m["policyId"] for m in rig.domain.monitors.list(late, admin=True)] == [policy["id"]]
 
     # TENANT opt-out removes that tenant's clone only
     opt = rig.adm("POST", "api/policies/monitors/opt-out",
                   json={"scope": "TENANT", "subscope": late, "name": "http-policy", "monitorTemplateId": None})
     assert opt.status_code == 201 and opt.json()["monitorId"] is None
-    assert rig.domain.list_monitors(late) == []
-    assert [m for m in rig.domain.list_monitors(TENANT) if m["policy"]]
+    assert rig.domain.monitors.list(late) == []
+    assert [m for m in rig.domain.monitors.list(TENANT) if m["policy"]]
     bad_opt = rig.adm("POST", "api/policies/monitors/opt-out",
                       json={"scope": "TENANT", "subscope": late, "name": "x", "monitorTemplateId": tpl["id"]})
     assert bad_opt.status_code == 400
@@ -116,7 +116,7 @@ def test_account_type_policy_clones_opt_out_and_late_metadata(rig: ApiRig) -> No
     assert policy["id"] in [p["id"] for p in _all(rig, "api/policies/monitors")]
     mark = rig.bus.mark()
     assert rig.adm("DELETE", f"api/policies/monitors/{policy['id']}").status_code == 204
-    assert not [m for m in rig.domain.list_monitors(TENANT) if m["policy"]]
+    assert not [m for m in rig.domain.monitors.list(TENANT) if m["policy"]]
     assert [r[2]["monitorId"] for r in rig.bus.since(mark, topics.MONITOR_CHANGES)] == [clones[0]["id"]]
     assert rig.adm("GET", f"api/policies/monitors/{policy['id']}").status_code == 404
 
@@ -211,17 +211,17 @@ def test_admin_lists_include_tenant_ids(rig: ApiRig) -> None:
 def test_delete_tenant_fans_out_with_events(rig: ApiRig) -> None:
     t = fresh_tenant()
     d = rig.domain
-    d.create_private_zone(t, {"name": "z"})
-    d.create_resource(t, {"resourceId": "r1", "presenceMonitoringEnabled": True})
-    mon = d.create_monitor(t, net_monitor("r1", ["z"]))
-    task = d.create_task(t, {"name": "t", "monitoringSystem": "salus", "taskParameters": {"metricGroup": "g"}})
-    d.create_envoy_token(t, "x")
-    d.upsert_tenant_metadata(t, {"accountType": "a"}, create=True)
+    d.zones.create_private(t, {"name": "z"})
+    d.resources.create(t, {"resourceId": "r1", "presenceMonitoringEnabled": True})
+    mon = d.monitors.create(t, net_monitor("r1", ["z"]))
+    task = d.tasks.create(t, {"name": "t", "monitoringSystem": "salus", "taskParameters": {"metricGroup": "g"}})
+    d.tokens.create(t, "x")
+    d.tenants.upsert(t, {"accountType": "a"}, create=True)
     mark = rig.bus.mark()
     assert rig.adm("DELETE", f"api/tenant/{t}").status_code == 204
-    assert d.list_resources(t) == [] and d.list_monitors(t) == [] and d.list_tasks(t) == []
-    assert d.list_envoy_tokens(t) == [] and d.tenant_account_type(t) is None
-    assert all(z["public"] for z in d.list_zones(t))
+    assert d.resources.list(t) == [] and d.monitors.list(t) == [] and d.tasks.list(t) == []
+    assert d.tokens.list(t) == [] and d.tenant_account_type(t) is None
+    assert all(z["public"] for z in d.zones.list(t))
     keys = {(r[0], r[1]) for r in rig.bus.since(mark)}
     assert {(topics.RESOURCES, f"{t}:r1"), (topics.MONITOR_CHANGES, f"{t}:{mon['id']}"),
             (topics.TASK_CHANGES, f"{t}:{task['id']}")} <= keys

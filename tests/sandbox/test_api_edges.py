@@ -103,12 +103,12 @@ def _page(rig: ApiRig, t: str, page: int) -> dict:
 
 def _make_resources(rig: ApiRig, t: str, n: int) -> None:
     for i in range(n):
-        rig.domain.create_resource(t, {"resourceId": f"r-{i:02d}", "presenceMonitoringEnabled": False})
+        rig.domain.resources.create(t, {"resourceId": f"r-{i:02d}", "presenceMonitoringEnabled": False})
 
 
 def _make_resources_from(rig: ApiRig, t: str, start: int, stop: int) -> None:
     for i in range(start, stop):
-        rig.domain.create_resource(t, {"resourceId": f"r-{i:04d}", "presenceMonitoringEnabled": False})
+        rig.domain.resources.create(t, {"resourceId": f"r-{i:04d}", "presenceMonitoringEnabled": False})
 
 
 def test_page_metadata(rig: ApiRig) -> None:
@@ -187,7 +187,7 @@ def test_tenant_leak_adds_other_tenants_items_to_lists(rig: ApiRig) -> None:
     clean_monitors, clean_resources = ids("monitors"), ids("resources", "resourceId")
     clean_zones = ids("zones", "name")
     rig.ctx.faults.enable(F.TENANT_LEAK)
-    assert ids("monitors") - clean_monitors == {m["id"] for m in rig.domain.list_monitors(OTHER)}
+    assert ids("monitors") - clean_monitors == {m["id"] for m in rig.domain.monitors.list(OTHER)}
     assert "other-tenant-server" in ids("resources", "resourceId") - clean_resources
     assert "other_tenant_zone" in ids("zones", "name") - clean_zones
     assert rig.pub("GET", TENANT, "envoy-tokens").json()["totalElements"] >= 1
@@ -211,16 +211,16 @@ def test_slow_responses_delay_every_response(rig: ApiRig) -> None:
 def test_restart_on_same_data_dir_keeps_state_and_seed_is_idempotent(tmp_path: Path) -> None:
     first = ApiRig(tmp_path)
     t = fresh_tenant()
-    first.domain.create_resource(t, {"resourceId": "kept", "presenceMonitoringEnabled": True})
-    releases = len(first.domain.list_releases())
+    first.domain.resources.create(t, {"resourceId": "kept", "presenceMonitoringEnabled": True})
+    releases = len(first.domain.releases.list())
     first.close()
     second = ApiRig(tmp_path)
     try:
-        assert second.domain.get_resource(t, "kept")["resourceId"] == "kept"
-        assert len(second.domain.list_releases()) == releases
-        assert len(second.domain.list_monitors(OTHER)) == 1
-        new = second.domain.create_resource(t, {"resourceId": "after", "presenceMonitoringEnabled": True})
-        assert [r["resourceId"] for r in second.domain.list_resources(t)] == ["kept", new["resourceId"]]
+        assert second.domain.resources.get(t, "kept")["resourceId"] == "kept"
+        assert len(second.domain.releases.list()) == releases
+        assert len(second.domain.monitors.list(OTHER)) == 1
+        new = second.domain.resources.create(t, {"resourceId": "after", "presenceMonitoringEnabled": True})
+        assert [r["resourceId"] for r in second.domain.resources.list(t)] == ["kept", new["resourceId"]]
     finally:
         second.close()
 

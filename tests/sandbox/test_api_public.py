@@ -38,7 +38,7 @@ def test_one_release_lives_under_event_tasks(rig: ApiRig) -> None:
 
 # ---------------------------------------------------------------------------- agent installs
 def _linux_release(rig: ApiRig, version: str = "1.13.2") -> dict:
-    return next(r for r in rig.domain.list_releases("TELEGRAF")
+    return next(r for r in rig.domain.releases.list("TELEGRAF")
                 if r["version"] == version and r["labels"]["agent_discovered_os"] == "linux"
                 and r["labels"]["agent_discovered_arch"] == goarch())
 
@@ -77,9 +77,9 @@ def test_agent_install_lifecycle_and_events(rig: ApiRig) -> None:
 
 def test_highest_matching_install_wins(rig: ApiRig) -> None:
     t = fresh_tenant()
-    rig.domain.create_resource(t, {"resourceId": "r1", "presenceMonitoringEnabled": True, "labels": {}})
+    rig.domain.resources.create(t, {"resourceId": "r1", "presenceMonitoringEnabled": True, "labels": {}})
     for v in ("1.12.0", "1.13.2"):
-        rig.domain.create_install(t, {"agentReleaseId": _linux_release(rig, v)["id"], "labelSelector": {}})
+        rig.domain.installs.create(t, {"agentReleaseId": _linux_release(rig, v)["id"], "labelSelector": {}})
     (chosen,) = rig.domain.installs_for_resource(t, "r1")
     assert chosen["agentRelease"]["version"] == "1.13.2"
 
@@ -143,8 +143,8 @@ def test_envoy_attach_creates_resource_and_history(rig: ApiRig) -> None:
     res = rig.pub("GET", t, "resources/host-1", "admin").json()
     assert res["presenceMonitoringEnabled"] is True and res["metadata"] == {}
     assert set(res["labels"]) == {"agent_discovered_os", "agent_discovered_arch"}
-    assert rig.domain.list_resources(t, view="admin")[0]["envoyId"] == envoy.envoy_id
-    assert rig.domain.list_resources(t, view="admin")[0]["associatedWithEnvoy"] is True
+    assert rig.domain.resources.list(t, view="admin")[0]["envoyId"] == envoy.envoy_id
+    assert rig.domain.resources.list(t, view="admin")[0]["associatedWithEnvoy"] is True
     assert rig.bus.since(mark, topics.RESOURCES)[0][2]["labelsChanged"] is True
     assert rig.domain.active_envoy_id(t, "host-1") == envoy.envoy_id
 
@@ -265,7 +265,7 @@ def test_monitor_crud_and_change_events(rig: ApiRig) -> None:
 # ---------------------------------------------------------------------------- bound monitors
 def test_bound_monitors_local_private_and_public(rig: ApiRig) -> None:
     t = fresh_tenant()
-    rig.domain.create_private_zone(t, {"name": "pz"})
+    rig.domain.zones.create_private(t, {"name": "pz"})
     target = rig.attach(t, "target")
     rig.pub("PUT", t, "resources/target", "admin", json={"labels": {**rig.domain.resource_labels(t, "target"),
                                                                     "role": "web"}})
@@ -314,7 +314,7 @@ def test_bound_monitors_local_private_and_public(rig: ApiRig) -> None:
 
 def test_http_monitor_renders_http_response(rig: ApiRig) -> None:
     t = fresh_tenant()
-    rig.domain.create_private_zone(t, {"name": "pz"})
+    rig.domain.zones.create_private(t, {"name": "pz"})
     poller = rig.attach(t, "poller", zone="pz")
     rig.pub("POST", t, "resources", "admin", json={"resourceId": "site", "presenceMonitoringEnabled": False})
     rig.pub("POST", t, "monitors", "admin", json={
@@ -413,15 +413,15 @@ def test_event_task_validation(rig: ApiRig, body: dict, field: str) -> None:
 
 
 def test_other_tenants_ids_are_not_found(rig: ApiRig) -> None:
-    other_monitor = rig.domain.list_monitors(OTHER)[0]
+    other_monitor = rig.domain.monitors.list(OTHER)[0]
     assert rig.pub("GET", TENANT, f"monitors/{other_monitor['id']}").status_code == 404
-    other_token = rig.domain.list_envoy_tokens(OTHER)[0]
+    other_token = rig.domain.tokens.list(OTHER)[0]
     assert rig.pub("DELETE", TENANT, f"envoy-tokens/{other_token['id']}").status_code == 404
 
 
 def test_new_matching_resource_rebinds_and_tells_the_poller(rig: ApiRig) -> None:
     t = fresh_tenant()
-    rig.domain.create_private_zone(t, {"name": "pz"})
+    rig.domain.zones.create_private(t, {"name": "pz"})
     poller = rig.attach(t, "poller", zone="pz")
     rig.pub("POST", t, "monitors", "admin", json=net_monitor(None, ["pz"], labelSelector={"role": "db"},
                                                             excludedResourceIds=["db-2"]))
@@ -446,7 +446,7 @@ def test_admin_trailing_slashes(rig: ApiRig) -> None:
 def test_resource_label_extras(rig: ApiRig) -> None:
     t = fresh_tenant()
     for rid, labels in (("a", {"env": "prod", "os": "linux"}), ("b", {"env": "dev", "os": "linux"})):
-        rig.domain.create_resource(t, {"resourceId": rid, "presenceMonitoringEnabled": False, "labels": labels})
+        rig.domain.resources.create(t, {"resourceId": rid, "presenceMonitoringEnabled": False, "labels": labels})
     assert rig.pub("GET", t, "resource-labels", "admin").json() == {"env": ["dev", "prod"], "os": ["linux"]}
     got = rig.pub("GET", t, "resources-by-label/AND", "admin", params={"env": "prod", "os": "linux"}).json()
     assert [r["resourceId"] for r in got["content"]] == ["a"]

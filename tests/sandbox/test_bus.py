@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.kafka import Broker
-from sandbox.salus.bus import KafkaBus, encode_value
+from sandbox.common.kafka_bus import KafkaBus, encode_value
 
 try:  # works whether or not tests/sandbox is a package
     from .kafka_support import Collector, poll, unique

@@ -19,7 +19,7 @@ import yaml
 from sandbox.salus import faults as F
 from sandbox.salus import topics
 from sandbox.salus.envoy.cli import main as envoy_main
-from sandbox.salus.envoy.durations import seconds
+from support.durations import seconds_or
 from sandbox.salus.http.downloads import build_downloads_app
 from sandbox.salus.releases import build_telegraf_release
 
@@ -228,7 +228,7 @@ def test_version_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize("text, expected", [("45s", 45.0), ("1m30s", 90.0), ("500ms", 0.5), (2, 2.0),
                                             ("junk", 7.0), (None, 7.0)])
 def test_go_durations(text: Any, expected: float) -> None:
-    assert seconds(text, 7.0) == expected
+    assert seconds_or(text, 7.0) == expected
 
 
 # ------------------------------------------------------------------------------ with the real domain
@@ -244,13 +244,13 @@ def test_remote_monitor_chain_with_the_real_domain(
     rig.port = amb.start("127.0.0.1", 0)
     try:
         closed_port = free_port()
-        release = domain.create_release({"type": "TELEGRAF", "version": VERSION, "url": servers["release"],
+        release = domain.releases.create({"type": "TELEGRAF", "version": VERSION, "url": servers["release"],
                                          "exe": EXE, "labels": {"agent_discovered_os": "linux"}})
-        domain.create_install(TENANT, {"agentReleaseId": release["id"], "labelSelector": {}})
-        domain.create_private_zone(TENANT, {"name": "e2e_zone"})
-        domain.create_resource(TENANT, {"resourceId": "r-target", "presenceMonitoringEnabled": True,
+        domain.installs.create(TENANT, {"agentReleaseId": release["id"], "labelSelector": {}})
+        domain.zones.create_private(TENANT, {"name": "e2e_zone"})
+        domain.resources.create(TENANT, {"resourceId": "r-target", "presenceMonitoringEnabled": True,
                                         "labels": {"role": "target"}})
-        monitor = domain.create_monitor(TENANT, {
+        monitor = domain.monitors.create(TENANT, {
             "name": "tcp", "resourceId": "r-target", "interval": "PT1S",
             "details": {"type": "remote", "monitoringZones": ["e2e_zone"],
                         "plugin": {"type": "net_response", "host": "127.0.0.1", "port": closed_port}}})

@@ -13,8 +13,10 @@ import pytest
 from sandbox.kafka import Broker
 from sandbox.salus import faults as F
 from sandbox.salus import topics
-from sandbox.salus.bus import KafkaBus
-from sandbox.salus.event_engine import EventEngine, History, evaluate, group_frame
+from sandbox.common.kafka_bus import KafkaBus
+from sandbox.salus.event_engine import EventEngine
+from sandbox.salus.expressions import History, evaluate
+from sandbox.salus.umf import group_frame
 
 try:  # works whether or not tests/sandbox is a package
     from .kafka_support import CapturingBus, Collector, FakeDomain, crit_when, make_ctx, poll, task, umf, unique
@@ -317,7 +319,7 @@ def test_engine_survives_a_broker_restart(tmp_path: Path, mode: str) -> None:
             r.events.close()
             if mode == "long-outage":          # the broker-stopped fault: down for a while
                 b.stop()
-                poll(lambda: r.engine.reader._outage_ms is not None, 5, "the engine to notice the outage")
+                poll(lambda: r.engine.reader.outage_since_ms is not None, 5, "the engine to notice the outage")
                 b.start()
             else:
                 b.restart()

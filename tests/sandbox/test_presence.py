@@ -9,7 +9,7 @@ import pytest
 from sandbox.kafka import Broker
 from sandbox.salus import faults as F
 from sandbox.salus import topics
-from sandbox.salus.bus import KafkaBus
+from sandbox.common.kafka_bus import KafkaBus
 from sandbox.salus.presence import PresenceMonitor
 
 try:  # works whether or not tests/sandbox is a package

@@ -20,10 +20,11 @@ from typing import Any
 
 import grpc
 
+from support.durations import seconds_or
+
 from ..proto import telemetry_edge_pb2 as pb
 from ..proto import telemetry_edge_pb2_grpc as pb_grpc
 from .agents import TelegrafRunner, install_agent
-from .durations import seconds
 
 log = logging.getLogger("envoy")
 VERSION = "0.17.0-e2et"
@@ -61,8 +62,8 @@ class Envoy:
         self.ingest_bind = cfg.get("ingest", {}).get("telegraf", {}).get("json", {}).get("bind", "localhost:8094")
         agents_cfg = cfg.get("agents") or {}
         self.runner = TelegrafRunner(self.data_path, self.ingest_bind,
-                                     seconds(agents_cfg.get("terminationTimeout"), 5.0),
-                                     seconds(agents_cfg.get("restartDelay"), 1.0))
+                                     seconds_or(agents_cfg.get("terminationTimeout"), 5.0),
+                                     seconds_or(agents_cfg.get("restartDelay"), 1.0))
         self.envoy_id = ""
         self.stub: pb_grpc.TelemetryAmbassadorStub | None = None
         self.attached = threading.Event()
@@ -152,7 +153,7 @@ class Envoy:
     def _keepalive(self, envoy_id: str) -> None:
         """KeepAlive every ``ambassador.keepAliveInterval``; a refusal (e.g. INVALID_ARGUMENT for an
         id the ambassador forgot) breaks the stream so the main loop re-attaches with a new id."""
-        interval = seconds((self.cfg.get("ambassador") or {}).get("keepAliveInterval"), 45.0)
+        interval = seconds_or((self.cfg.get("ambassador") or {}).get("keepAliveInterval"), 45.0)
         stub = self.stub
         while not self.stop_event.wait(interval) and self.envoy_id == envoy_id and self.attached.is_set():
             try:

@@ -1,13 +1,14 @@
-"""Admin API ``/api/…`` (contract §2) plus the sandbox's own admin-only fault control."""
+"""Admin API ``/api/…`` (contract §2) plus the sandbox's own admin-only fault control (``/_sandbox/``)."""
 from __future__ import annotations
 
 from typing import Any, Callable
 
 from aiohttp import web
 
-from .. import faults as F
+from sandbox.common.fault_control import add_fault_control
+
 from ..context import SandboxContext
-from ..domain import NotFound
+from ..domain import SalusDomain, validation_failed
 from .common import error_middleware, json_body, ok, paged, require_user
 
 
@@ -17,7 +18,7 @@ def family(request: web.Request) -> str:
 
 
 def build_admin_app(ctx: SandboxContext) -> web.Application:
-    d = ctx.domain
+    d: SalusDomain = ctx.domain
     size = ctx.config.page_size
     app = web.Application(middlewares=[error_middleware(ctx, "salus-telemetry-admin-api", family)])
 
@@ -52,30 +53,30 @@ def build_admin_app(ctx: SandboxContext) -> web.Application:
                 return ok(None, 204)
             route("DELETE", f"{path}/{{id}}", delete_)
 
-    crud("/api/agent-releases", lambda r: d.list_releases(r.query.get("type")), create=d.create_release,
-         get=d.get_release, delete=d.delete_release)
-    crud("/api/monitor-templates", lambda r: d.list_templates(), create=d.create_template, get=d.get_template,
-         put=d.update_template, delete=d.delete_template)
+    crud("/api/agent-releases", lambda r: d.releases.list(r.query.get("type")), create=d.releases.create,
+         get=d.releases.get, delete=d.releases.delete)
+    crud("/api/monitor-templates", lambda r: d.policies.list_templates(), create=d.policies.create_template,
+         get=d.policies.get_template, put=d.policies.update_template, delete=d.policies.delete_template)
 
     # monitor policies
     async def pol_list(r):
-        return ok(paged(r, d.list_policies(), size))
+        return ok(paged(r, d.policies.list(), size))
 
     async def pol_create(r):
-        return ok(d.create_policy(await json_body(r)), 201)
+        return ok(d.policies.create(await json_body(r)), 201)
 
     async def pol_opt_out(r):
-        return ok(d.create_policy(await json_body(r), opt_out=True), 201)
+        return ok(d.policies.create(await json_body(r), opt_out=True), 201)
 
     async def pol_effective(r, tenant):
         return ok([{"id": p["id"], "scope": p["scope"], "subscope": p["subscope"], "name": p["name"],
-                    "monitorId": p["monitorId"]} for p in d.effective_policies(tenant)])
+                    "monitorId": p["monitorId"]} for p in d.policies.effective(tenant)])
 
     async def pol_get(r, pid):
-        return ok(d.get_policy(pid))
+        return ok(d.policies.get(pid))
 
     async def pol_delete(r, pid):
-        d.delete_policy(pid)
+        d.policies.delete(pid)
         return ok(None, 204)
     route("GET", "/api/policies/monitors", pol_list)
     route("POST", "/api/policies/monitors", pol_create)
@@ -86,23 +87,22 @@ def build_admin_app(ctx: SandboxContext) -> web.Application:
 
     # tenant metadata
     async def md_list(r):
-        return ok(paged(r, d.list_tenant_metadata(), size))
+        return ok(paged(r, d.tenants.list(), size))
 
     async def md_create(r):
         body = await json_body(r)
         if not body.get("tenantId"):
-            from ..domain import validation_failed
             raise validation_failed(["tenantId"])
-        return ok(d.upsert_tenant_metadata(body["tenantId"], body, create=True), 201)
+        return ok(d.tenants.upsert(body["tenantId"], body, create=True), 201)
 
     async def md_get(r, tenant):
-        return ok(d.get_tenant_metadata(tenant))
+        return ok(d.tenants.get(tenant))
 
     async def md_put(r, tenant):
-        return ok(d.upsert_tenant_metadata(tenant, await json_body(r)))
+        return ok(d.tenants.upsert(tenant, await json_body(r)))
 
     async def md_delete(r, tenant):
-        d.delete_tenant_metadata(tenant)
+        d.tenants.delete(tenant)
         return ok(None, 204)
     route("GET", "/api/tenant-metadata", md_list)
     route("POST", "/api/tenant-metadata", md_create)
@@ -112,19 +112,19 @@ def build_admin_app(ctx: SandboxContext) -> web.Application:
 
     # public zones (names contain '/')
     async def zones(r):
-        return ok(paged(r, d.list_public_zones(), size))
+        return ok(paged(r, d.zones.list_public(), size))
 
     async def zone_create(r):
-        return ok(d.create_public_zone(await json_body(r)), 201)
+        return ok(d.zones.create_public(await json_body(r)), 201)
 
     async def zone_get(r, name):
-        return ok(d.get_zone(None, name.rstrip("/"), internal=True))
+        return ok(d.zones.get(None, name.rstrip("/"), internal=True))
 
     async def zone_put(r, name):
-        return ok(d.update_zone(None, name.rstrip("/"), await json_body(r)))
+        return ok(d.zones.update(None, name.rstrip("/"), await json_body(r)))
 
     async def zone_delete(r, name):
-        d.delete_zone(None, name.rstrip("/"))
+        d.zones.delete(None, name.rstrip("/"))
         return ok(None, 204)
     route("GET", "/api/zones", zones)
     route("POST", "/api/zones", zone_create)
@@ -134,16 +134,16 @@ def build_admin_app(ctx: SandboxContext) -> web.Application:
 
     # presence partitions, admin lists, tenant delete
     async def parts_get(r):
-        return ok(d.get_partitions())
+        return ok(d.partitions.get())
 
     async def parts_put(r):
-        return ok(d.set_partitions((await json_body(r)).get("count")))
+        return ok(d.partitions.set((await json_body(r)).get("count")))
 
     async def admin_monitors(r):
-        return ok(paged(r, d.list_monitors(None, admin=True), size))
+        return ok(paged(r, d.monitors.list(None, admin=True), size))
 
     async def admin_resources(r):
-        return ok(paged(r, d.list_resources(None, view="admin"), size))
+        return ok(paged(r, d.resources.list(None, view="admin"), size))
 
     async def tenant_delete(r, tenant):
         d.delete_tenant(tenant)
@@ -155,33 +155,6 @@ def build_admin_app(ctx: SandboxContext) -> web.Application:
     route("DELETE", "/api/tenant/{tenant}", tenant_delete)
 
     # sandbox fault control (not part of Salus; admin-only like the admin API)
-    def fault_state() -> dict[str, Any]:
-        return {"active": ctx.faults.snapshot(),
-                "catalog": {n: s.description for n, s in F.CATALOG.items()}}
-
-    async def faults_get(r):
-        return ok(fault_state())
-
-    async def fault_put(r, name):
-        body = await json_body(r) if r.can_read_body else {}
-        try:
-            ctx.faults.enable(name, body.get("param"))
-        except F.UnknownFault as e:
-            raise NotFound(str(e)) from None
-        return ok(fault_state())
-
-    async def fault_delete(r, name):
-        try:
-            ctx.faults.disable(name)
-        except F.UnknownFault as e:
-            raise NotFound(str(e)) from None
-        return ok(fault_state())
-
-    async def faults_clear(r):
-        ctx.faults.clear()
-        return ok(fault_state())
-    route("GET", "/_sandbox/faults", faults_get)
-    route("DELETE", "/_sandbox/faults", faults_clear)
-    route("PUT", "/_sandbox/faults/{name}", fault_put)
-    route("DELETE", "/_sandbox/faults/{name}", fault_delete)
+    add_fault_control(app, ctx.faults, "/_sandbox/", authorize=lambda r: require_user(ctx, r, admin=True),
+                      trailing_slash=True)
     return app

@@ -15,7 +15,7 @@ def build_auth_app(ctx: SandboxContext) -> web.Application:
     async def cert(request: web.Request) -> web.Response:
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header.startswith("Bearer ") else ""
-        tenant = ctx.domain.tenant_for_envoy_token(token) if token else None
+        tenant = ctx.domain.tokens.tenant_for(token) if token else None
         if tenant is None:
             raise web.HTTPUnauthorized(reason="Unauthorized", text="Invalid or missing envoy token")
         cert_pem, key_pem, ca_pem = await asyncio.get_running_loop().run_in_executor(

@@ -1,24 +1,29 @@
-"""What every sandbox HTTP service shares: Spring-shaped errors, paging, token checks, faults.
+"""What every Salus HTTP service shares: Spring-shaped errors and pages, token checks, faults.
 
 Errors look like Spring Boot's error attributes plus ``app``/``host`` (contract §1.3); lists are
-``PagedContent`` (§1.2). Fault middlewares let a test slow down, break or leak any route family.
+``PagedContent`` (§1.2). The fault hook lets a test slow down, break or leak any route family.
+The mechanisms (middleware, paging, JSON bodies) are :mod:`sandbox.common`; the shapes are Salus's.
 """
 from __future__ import annotations
 
 import asyncio
 import json
-import math
 import socket
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from aiohttp import web
 
-from .. import faults as F
-from ..context import SandboxContext
-from ..domain import ADMIN_ROLE, DomainError, now_iso
+from sandbox.common import http as common_http
+from sandbox.common.paging import page_request, page_slice
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+from .. import faults as F
+from ..config import SandboxUser
+from ..context import SandboxContext
+from ..domain import ADMIN_ROLE, now_iso
+
 HOST = socket.gethostname()
+#: Every Salus create/update takes a required ``@RequestBody``: missing or malformed JSON → 400.
+json_body = common_http.read_json_object
 
 
 def error_response(request: web.Request, status: int, error: str, message: str, app: str) -> web.Response:
@@ -33,44 +38,10 @@ def ok(body: Any, status: int = 200) -> web.Response:
     return web.json_response(body, status=status, dumps=lambda o: json.dumps(o, separators=(",", ":")))
 
 
-async def json_body(request: web.Request) -> dict[str, Any]:
-    """Malformed or missing JSON → 400 like Spring's HttpMessageNotReadableException (every
-    Salus create/update takes a required ``@RequestBody``)."""
-    raw = await request.read()
-    if not raw.strip():
-        raise DomainError("Required request body is missing")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("JSON parse error: malformed request body") from None
-    if not isinstance(body, dict):
-        raise DomainError("JSON parse error: expected an object")
-    return body
-
-
-MAX_PAGE_SIZE = 2000      # Spring Data's PageableHandlerMethodArgumentResolver default
-
-
-def _int_param(request: web.Request, name: str, default: int) -> int:
-    """Spring's ``Pageable`` resolver: an unparsable or negative value falls back to the default."""
-    try:
-        value = int(request.query.get(name, default))
-    except ValueError:
-        return default
-    return value if value >= 0 else default
-
-
-def _page_size(request: web.Request, default: int) -> int:
-    return min(_int_param(request, "size", default) or default, MAX_PAGE_SIZE)
-
-
 def paged(request: web.Request, items: list[Any], default_size: int) -> dict[str, Any]:
     """``PagedContent`` {content, number, totalPages, totalElements, last, first}."""
-    page = _int_param(request, "page", 0)
-    size = _page_size(request, default_size)
-    total = len(items)
-    pages = math.ceil(total / size) if total else 0
-    content = items[page * size:(page + 1) * size]
+    page, size = page_request(request.query, default_size)
+    content, total, pages = page_slice(items, page, size)
     return {"content": content, "number": page, "totalPages": pages, "totalElements": total,
             "last": page >= pages - 1, "first": page == 0}
 
@@ -78,7 +49,7 @@ def paged(request: web.Request, items: list[Any], default_size: int) -> dict[str
 def spring_page(request: web.Request, items: list[Any], default_size: int) -> dict[str, Any]:
     """A raw Spring Data ``Page`` (envoy-tokens list, contract §1.2)."""
     base = paged(request, items, default_size)
-    size = _page_size(request, default_size)
+    _, size = page_request(request.query, default_size)
     sort = {"sorted": False, "unsorted": True, "empty": True}
     return {**base, "pageable": {"sort": sort, "offset": base["number"] * size, "pageNumber": base["number"],
                                  "pageSize": size, "paged": True, "unpaged": False},
@@ -87,36 +58,28 @@ def spring_page(request: web.Request, items: list[Any], default_size: int) -> di
 
 
 def error_middleware(ctx: SandboxContext, app_name: str, family_of: Callable[[web.Request], str]) -> Any:
-    @web.middleware
-    async def mw(request: web.Request, handler: Handler) -> web.StreamResponse:
-        faults = ctx.faults
-        if request.path.startswith("/_sandbox/"):
-            # the fault switch itself never suffers faults, or a slow fault could not be switched off
-            return await _handled(request, handler, app_name)
-        if faults.active(F.SLOW_RESPONSES):
-            await asyncio.sleep(float(faults.param(F.SLOW_RESPONSES) or 15))
-        if faults.active(F.ROUTE_500) and family_of(request) == str(faults.param(F.ROUTE_500)):
+    """Spring error bodies for every failure, after the slow-responses and route-500 faults; the
+    fault switch itself never suffers faults, or a slow fault could not be switched off."""
+    async def faults(request: web.Request) -> web.StreamResponse | None:
+        active = ctx.faults
+        if active.active(F.SLOW_RESPONSES):
+            await asyncio.sleep(float(active.param(F.SLOW_RESPONSES) or 15))
+        if active.active(F.ROUTE_500) and family_of(request) == str(active.param(F.ROUTE_500)):
             return error_response(request, 500, "Internal Server Error",
                                   "sandbox fault route-500: injected failure", app_name)
-        return await _handled(request, handler, app_name)
-    return mw
+        return None
+
+    def render(request: web.Request, status: int, error: str, message: str) -> web.StreamResponse:
+        return error_response(request, status, error, message, app_name)
+
+    return common_http.error_middleware(render, before=faults,
+                                        exempt=lambda request: request.path.startswith("/_sandbox/"))
 
 
-async def _handled(request: web.Request, handler: Handler, app_name: str) -> web.StreamResponse:
-    """Domain errors and aiohttp's own 4xx (unknown route, wrong method) as Spring error bodies."""
-    try:
-        return await handler(request)
-    except DomainError as e:
-        return error_response(request, e.status, e.error, e.message, app_name)
-    except web.HTTPException as e:
-        if e.status >= 400:
-            return error_response(request, e.status, e.reason, e.text or e.reason, app_name)
-        raise
-
-
-def require_user(ctx: SandboxContext, request: web.Request, tenant: str | None = None, admin: bool = False):
+def require_user(ctx: SandboxContext, request: web.Request, tenant: str | None = None,
+                 admin: bool = False) -> SandboxUser:
     """The Repose keystone-v2 rules: unknown token → 401; tenant not granted (and not admin) → 403."""
-    user = ctx.domain.token_user(request.headers.get("X-Auth-Token"))
+    user = ctx.domain.identity.token_user(request.headers.get("X-Auth-Token"))
     if user is None:
         raise web.HTTPUnauthorized(reason="Unauthorized", text="Full authentication is required to access this resource")
     is_admin = ADMIN_ROLE in user.roles

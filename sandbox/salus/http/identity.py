@@ -30,9 +30,9 @@ def build_identity_app(ctx: SandboxContext) -> web.Application:
             return web.json_response({"badRequest": {"code": 400, "message": "Invalid json request body"}},
                                      status=400)
         if key:
-            result = ctx.domain.authenticate(str(key.get("username")), api_key=str(key.get("apiKey")))
+            result = ctx.domain.identity.authenticate(str(key.get("username")), api_key=str(key.get("apiKey")))
         elif pw:
-            result = ctx.domain.authenticate(str(pw.get("username")), password=str(pw.get("password")))
+            result = ctx.domain.identity.authenticate(str(pw.get("username")), password=str(pw.get("password")))
         else:
             return web.json_response({"badRequest": {"code": 400, "message": "Invalid json request body"}},
                                      status=400)

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .. import faults as F
 from ..context import SandboxContext
-from ..domain import BadRequest
+from ..domain import BadRequest, SalusDomain
 from .common import error_middleware, json_body, ok, paged, require_user, spring_page
 
 TENANT = r"{tenant:\d+|[a-zA-Z]+:\d+}"
@@ -25,7 +25,7 @@ def family(request: web.Request) -> str:
 
 
 def build_public_app(ctx: SandboxContext) -> web.Application:
-    d = ctx.domain
+    d: SalusDomain = ctx.domain
     size = ctx.config.page_size
     app = web.Application(middlewares=[error_middleware(ctx, "salus-telemetry-public-api", family)])
 
@@ -48,11 +48,11 @@ def build_public_app(ctx: SandboxContext) -> web.Application:
 
     # agent releases (ACM; tenant unused, global catalog)
     async def releases(r, t):
-        return ok(paged(r, d.list_releases(r.query.get("type")), size))
+        return ok(paged(r, d.releases.list(r.query.get("type")), size))
     route("GET", "/agent-releases", releases)
 
     async def release_one(r, t, rid):
-        return ok(d.get_release(rid))
+        return ok(d.releases.get(rid))
     route("GET", "/event-tasks/agent-releases/{rid}", release_one)   # the gateway's path, bug included
 
     def crud(path: str, list_items: Callable[[str], list[Any]], *, create: Callable | None = None,
@@ -81,19 +81,19 @@ def build_public_app(ctx: SandboxContext) -> web.Application:
                 return ok(None, 204)
             route("DELETE", f"{path}/{{id}}", delete_)
 
-    crud("/agent-installs", d.list_installs, create=d.create_install, delete=d.delete_install)
+    crud("/agent-installs", d.installs.list, create=d.installs.create, delete=d.installs.delete)
 
     # resources (plus the label helpers, registered first so they win over /resources/{id})
     async def by_label(r, t, method):
         selector = {k: v for k, v in r.query.items() if k not in ("page", "size", "sort")}
-        return ok(paged(r, d.resources_by_label(t, selector, method), size))
+        return ok(paged(r, d.resources.by_label(t, selector, method), size))
 
     async def labels(r, t):
-        return ok(d.label_values(t))
+        return ok(d.resources.label_values(t))
     route("GET", "/resources-by-label/{method}", by_label)
     route("GET", "/resource-labels", labels)
-    crud("/resources", d.list_resources, create=d.create_resource, get=d.get_resource, put=d.update_resource,
-         delete=d.delete_resource)
+    crud("/resources", d.resources.list, create=d.resources.create, get=d.resources.get,
+         put=d.resources.update, delete=d.resources.delete)
 
     # monitors (PATCH takes a JSON patch) and bound monitors
     async def monitor_patch(r, t, id):
@@ -103,32 +103,32 @@ def build_public_app(ctx: SandboxContext) -> web.Application:
             ops = json.loads(await r.read())
         except ValueError:
             raise BadRequest("JSON parse error: malformed JSON patch") from None
-        return ok(d.patch_monitor(t, id, ops))
-    crud("/monitors", d.list_monitors, create=d.create_monitor, get=d.get_monitor, put=d.update_monitor,
-         delete=d.delete_monitor)
+        return ok(d.monitors.patch(t, id, ops))
+    crud("/monitors", d.monitors.list, create=d.monitors.create, get=d.monitors.get, put=d.monitors.update,
+         delete=d.monitors.delete)
     route("PATCH", "/monitors/{id}", monitor_patch)
 
     async def bound(r, t):
-        items = leak(r, lambda ten: d.list_bound_monitors(ten, r.query.get("resourceId"), r.query.get("monitorId")))
+        items = leak(r, lambda ten: d.bindings.listed(ten, r.query.get("resourceId"), r.query.get("monitorId")))
         return ok(paged(r, items, size))
     route("GET", "/bound-monitors", bound)
 
-    crud("/zones", d.list_zones, create=d.create_private_zone, get=d.get_zone, put=d.update_zone,
-         delete=d.delete_zone, item="{id:.+}")
+    crud("/zones", d.zones.list, create=d.zones.create_private, get=d.zones.get, put=d.zones.update,
+         delete=d.zones.delete, item="{id:.+}")
     # envoy tokens: a raw Spring Page on list; the body is only a description
-    crud("/envoy-tokens", d.list_envoy_tokens, create=lambda t, body: d.create_envoy_token(t, body.get("description")),
-         get=d.get_envoy_token, put=d.update_envoy_token, delete=d.delete_envoy_token, page=spring_page)
+    crud("/envoy-tokens", d.tokens.list, create=lambda t, body: d.tokens.create(t, body.get("description")),
+         get=d.tokens.get, put=d.tokens.update, delete=d.tokens.delete, page=spring_page)
     # event tasks (EEM /tasks behind the gateway's /event-tasks)
-    crud("/event-tasks", d.list_tasks, create=d.create_task, get=d.get_task, put=d.update_task,
-         delete=d.delete_task)
+    crud("/event-tasks", d.tasks.list, create=d.tasks.create, get=d.tasks.get, put=d.tasks.update,
+         delete=d.tasks.delete)
 
     # agent history (AMB)
     async def history(r, t):
-        items = leak(r, lambda ten: d.list_history(ten, r.query.get("envoyId"), r.query.get("resourceId")))
+        items = leak(r, lambda ten: d.attachments.history(ten, r.query.get("envoyId"), r.query.get("resourceId")))
         return ok(paged(r, items, size))
 
     async def history_one(r, t, hid):
-        return ok(d.get_history(t, hid))
+        return ok(d.attachments.history_entry(t, hid))
     route("GET", "/agent-history", history)
     route("GET", "/agent-history/{hid}", history_one)
     return app

@@ -1,7 +1,9 @@
-"""SQLite-backed JSON document store: the sandbox's state survives a restart with the same data dir.
+"""SQLite-backed JSON document store: a stand-in's state survives a restart with the same data dir.
 
-One table of (kind, id, tenant, body); the domain layer owns all rules. A single lock keeps it
-safe for the HTTP loop, gRPC workers and engine threads at once.
+One table of (kind, id, tenant, body), listed in creation order (stable paging); the stand-in's
+domain layer owns every rule. A single lock keeps it safe for an HTTP loop, RPC workers and
+engine threads at once; WAL without fsync because a sandbox's data is worth a restart, not a
+crash-proof disk write per request.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from typing import Any, Callable
 
 
 class Store:
+    """JSON documents by (kind, id), each optionally owned by a tenant."""
+
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")

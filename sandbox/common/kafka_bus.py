@@ -1,9 +1,9 @@
-"""Kafka producer of the sandbox: JSON values, Spring ``__TypeId__`` header, never raises into callers.
+"""Kafka producer of a stand-in: JSON values, a type-id header, never raises into callers.
 
-A real service keeps serving HTTP while Kafka is down; so does the sandbox (the broker fault
-relies on that): publishing failures are logged once per outage and counted, never thrown.
-``reconnect()`` rebuilds the producer after the broker restarted and tells listeners (the event
-engine re-reads the fresh, empty log from its start).
+A real service keeps serving HTTP while Kafka is down; so does a stand-in (a broker fault relies
+on that): publishing failures are logged once per outage and counted, never thrown.
+``reconnect()`` rebuilds the producer after the broker restarted and tells listeners (a reader
+re-reads the fresh, empty log from its start). kafka-python's public API only.
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import time
 from typing import Any, Callable
 
 log = logging.getLogger("sandbox.bus")
+#: Spring's JsonSerializer names the payload class in this header; Spring consumers rely on it.
+TYPE_HEADER = "__TypeId__"
 
 #: How long a producer construction or a metadata wait may block a caller (HTTP handler, gRPC).
 _BLOCK_MS = 500
@@ -23,7 +25,7 @@ _RETRY_S = 2.0
 
 def quiet_kafka_client_logs() -> None:
     """kafka-python logs every failed reconnect at ERROR; during a broker outage that buries the
-    sandbox log. The bus reports outages itself (one line each), so keep only kafka's criticals."""
+    stand-in's log. The bus reports outages itself (one line each), so keep only kafka's criticals."""
     logging.getLogger("kafka.net").setLevel(logging.CRITICAL)
     logging.getLogger("kafka.conn").setLevel(logging.CRITICAL)
     logging.getLogger("kafka.cluster").setLevel(logging.ERROR)
@@ -31,17 +33,18 @@ def quiet_kafka_client_logs() -> None:
 
 
 def encode_value(value: dict[str, Any] | str) -> bytes:
-    """Dict → compact JSON (what Spring's JsonSerializer sends); str → as is (pre-encoded UMF)."""
+    """Dict → compact JSON (what Spring's JsonSerializer sends); str → as is (pre-encoded JSON)."""
     if isinstance(value, str):
         return value.encode()
     return json.dumps(value, separators=(",", ":")).encode()
 
 
 class KafkaBus:
-    """Implements ``interfaces.Bus`` on kafka-python's ``KafkaProducer``."""
+    """A publish-and-forget producer on kafka-python's ``KafkaProducer`` (a stand-in's ``Bus``)."""
 
-    def __init__(self, bootstrap: str, linger_ms: int = 2) -> None:
+    def __init__(self, bootstrap: str, linger_ms: int = 2, type_header: str = TYPE_HEADER) -> None:
         self.bootstrap = bootstrap
+        self.type_header = type_header
         self.linger_ms = linger_ms
         self.sent = 0
         self.dropped = 0
@@ -119,7 +122,7 @@ class KafkaBus:
         except (TypeError, ValueError) as e:
             self._drop(topic, f"value not JSON-serialisable: {e}")
             return
-        headers = [("__TypeId__", type_id.encode())] if type_id else None
+        headers = [(self.type_header, type_id.encode())] if type_id else None
         producer = self._producer
         if producer is None:
             self._drop(topic, "no producer")
