@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import IO, Any, Callable
 
 from support.net import free_port
-from support.processes import stop_tree
 from support.waiting import poll
 
 log = logging.getLogger("sandbox.kafka")
@@ -283,6 +282,7 @@ class Broker:
                     proc.wait(grace)
                 except subprocess.TimeoutExpired:
                     pass
+                from support.processes import stop_tree   # psutil: imported when needed, not on every start
                 stop_tree(proc, grace=0.5)
                 log.info("broker on %s stopped", self.bootstrap)
             self._close_log()

@@ -21,9 +21,6 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from support.net import free_port
-from support.processes import stop_tree
-
 from . import faults as F
 from . import topics
 from .config import SandboxConfig
@@ -206,6 +203,7 @@ class SalusSandbox:
 
     def _start_public_pollers(self) -> None:
         """One envoy stand-in per public zone, owned by the public-zone tenant, as a region has."""
+        from support.net import free_port
         cfg = self.config
         poller_dir = self.ctx.data_dir / "poller"
         poller_dir.mkdir(exist_ok=True)
@@ -280,6 +278,7 @@ class SalusSandbox:
             return
         self._stopped = True
         if self._poller is not None:
+            from support.processes import stop_tree   # psutil: imported when needed, not on every start
             stop_tree(self._poller, grace=3.0)
             if self._poller_log:
                 self._poller_log.close()

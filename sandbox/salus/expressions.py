@@ -1,5 +1,6 @@
 """State expressions of event tasks (contract §6.1): comparison/logical trees over a metric's
-values, with the ``previous``/``rate``/``percentage`` inputs, and the first-match-wins rule (§6.3)."""
+values, with the ``previous``/``rate``/``percentage`` inputs, and the first-match-wins rule (§6.3);
+plus their bean validation (the task API of every era refuses a tree the engine could not run)."""
 from __future__ import annotations
 
 import re
@@ -8,6 +9,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .umf import MetricGroup, as_number
+
+COMPARATORS = {"==", "!=", ">", ">=", "<", "<=", "=~", "!~"}
+
+
+def expression_errors(e: Any, path: str, bad: list[str], legacy: bool = False) -> None:
+    """Append the field paths of an invalid comparison/logical tree to ``bad``. A comparison names its
+    field in ``input`` (current era: a name or an input object) or, in the older eras, in
+    ``valueName`` (a plain name; the 2021 ``input`` did not exist yet)."""
+    if not isinstance(e, dict):
+        bad.append(path)
+    elif e.get("type") == "comparison":
+        if e.get("comparator") not in COMPARATORS:
+            bad.append(f"{path}.comparator")
+        field_name = "valueName" if legacy else "input"
+        value = e.get(field_name)
+        if (not value) if legacy else value in (None, ""):
+            bad.append(f"{path}.{field_name}")
+        if e.get("comparisonValue") is None:
+            bad.append(f"{path}.comparisonValue")
+    elif e.get("type") == "logical":
+        if e.get("operator") not in ("AND", "OR"):
+            bad.append(f"{path}.operator")
+        subs = e.get("expressions")
+        if not isinstance(subs, list) or not subs:
+            bad.append(f"{path}.expressions")
+        else:
+            for i, sub in enumerate(subs):
+                expression_errors(sub, f"{path}.expressions[{i}]", bad, legacy)
+    else:
+        bad.append(f"{path}.type")
 
 
 @dataclass

@@ -16,7 +16,10 @@ parameter shape its one event engine evaluates: ``metricGroup`` = ``measurement`
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+
+from .expressions import expression_errors
+from .labels import label_errors
 
 LEGACY_ERAS = ("kapacitor", "state-change")
 LEGACY_STATES = ("CRITICAL", "WARNING", "INFO", "OK")
@@ -25,11 +28,9 @@ DURATIONS = ("criticalStateDuration", "warningStateDuration", "infoStateDuration
 #: Both older engines kept one state per resource and monitor: the generated TICKscript grouped
 #: by these tags (contract §6.4a), and the Esper era's StateChangeEvent names resource and monitor.
 LEGACY_GROUP_BY = ("system_resource_id", "system_monitor_id", "system_monitoring_zone")
-LabelCheck = Callable[[Any, str, list[str]], None]
 
 
-def legacy_errors(body: dict[str, Any], era: str, comparators: set[str], monitoring_systems: set[str],
-                  check_labels: LabelCheck) -> list[str]:
+def legacy_errors(body: dict[str, Any], era: str, monitoring_systems: set[str]) -> list[str]:
     """Field paths that fail the era's bean validation (empty when the body is valid)."""
     bad: list[str] = []
     for f in ("name", "measurement"):
@@ -46,7 +47,7 @@ def legacy_errors(body: dict[str, Any], era: str, comparators: set[str], monitor
     tp = body.get("taskParameters")
     if not isinstance(tp, dict):
         return bad + ["taskParameters"]
-    check_labels(tp.get("labelSelector"), "taskParameters.labelSelector", bad)
+    label_errors(tp.get("labelSelector"), "taskParameters.labelSelector", bad)
     for f in DURATIONS:
         v = tp.get(f)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 10):
@@ -61,31 +62,8 @@ def legacy_errors(body: dict[str, Any], era: str, comparators: set[str], monitor
             continue
         if se.get("state") not in LEGACY_STATES:
             bad.append(f"{path}.state")
-        _expr_errors(se.get("expression"), f"{path}.expression", comparators, bad)
+        expression_errors(se.get("expression"), f"{path}.expression", bad, legacy=True)
     return bad
-
-
-def _expr_errors(e: Any, path: str, comparators: set[str], bad: list[str]) -> None:
-    if not isinstance(e, dict):
-        bad.append(path)
-    elif e.get("type") == "comparison":
-        if e.get("comparator") not in comparators:
-            bad.append(f"{path}.comparator")
-        if not e.get("valueName"):           # the 2021 ``input`` did not exist yet
-            bad.append(f"{path}.valueName")
-        if e.get("comparisonValue") is None:
-            bad.append(f"{path}.comparisonValue")
-    elif e.get("type") == "logical":
-        subs = e.get("expressions")
-        if e.get("operator") not in ("AND", "OR"):
-            bad.append(f"{path}.operator")
-        if not isinstance(subs, list) or not subs:
-            bad.append(f"{path}.expressions")
-        else:
-            for i, sub in enumerate(subs):
-                _expr_errors(sub, f"{path}.expressions[{i}]", comparators, bad)
-    else:
-        bad.append(f"{path}.type")
 
 
 def legacy_record(body: dict[str, Any], era: str) -> dict[str, Any]:

@@ -4,15 +4,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import field_validator
-
 from support.versions import version_key
 
 from .. import topics
 from ..labels import selector_matches
 from .core import Core
 from .errors import AlreadyExists, DeletionNotAllowed, NotFound
-from .requests import Request, checked
+from .requests import Request, checked, rule
 from .resources import Resources
 from .values import now_iso
 
@@ -28,26 +26,9 @@ class ReleaseCreate(Request):
     exe: Any = None
     labels: Any = None
 
-    @field_validator("type")
-    @classmethod
-    def _type(cls, v: Any) -> Any:
-        if v not in AGENT_TYPES:
-            raise ValueError("type")
-        return v
-
-    @field_validator("version", "url", "exe")
-    @classmethod
-    def _text(cls, v: Any) -> Any:
-        if not isinstance(v, str) or not v:
-            raise ValueError("required")
-        return v
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, v: Any) -> Any:
-        if not isinstance(v, dict) or not v:
-            raise ValueError("required")
-        return v
+    _type = rule("type", ok=lambda v: v in AGENT_TYPES, why=" or ".join(sorted(AGENT_TYPES)))
+    _text = rule("version", "url", "exe", ok=lambda v: isinstance(v, str) and bool(v), why="required")
+    _labels = rule("labels", ok=lambda v: isinstance(v, dict) and bool(v), why="a non-empty map")
 
 
 class InstallCreate(Request):
@@ -57,26 +38,13 @@ class InstallCreate(Request):
     labelSelector: Any = None
     labelSelectorMethod: Any = None
 
-    @field_validator("agentReleaseId")
-    @classmethod
-    def _release(cls, v: Any) -> Any:
-        if not v:
-            raise ValueError("required")
-        return v
+    _release = rule("agentReleaseId", ok=bool, why="required")
+    _selector = rule("labelSelector", ok=lambda v: isinstance(v, dict), why="a map")
+    _method = rule("labelSelectorMethod", ok=lambda v: (v or "AND") in ("AND", "OR"), why="AND or OR")
 
-    @field_validator("labelSelector")
-    @classmethod
-    def _selector(cls, v: Any) -> Any:
-        if not isinstance(v, dict):
-            raise ValueError("a map is required")
-        return v
-
-    @field_validator("labelSelectorMethod")
-    @classmethod
-    def _method(cls, v: Any) -> Any:
-        if (v or "AND") not in ("AND", "OR"):
-            raise ValueError("AND or OR")
-        return v or "AND"
+    @property
+    def method(self) -> str:
+        return self.labelSelectorMethod or "AND"
 
 
 class Releases:
@@ -139,7 +107,7 @@ class Installs:
                 raise AlreadyExists("An agent install with the same release and label selector already exists")
         ts = now_iso()
         inst = {"id": str(uuid.uuid4()), "tenantId": tenant, "agentReleaseId": release["id"],
-                "labelSelector": req.labelSelector, "labelSelectorMethod": req.labelSelectorMethod,
+                "labelSelector": req.labelSelector, "labelSelectorMethod": req.method,
                 "createdTimestamp": ts, "updatedTimestamp": ts}
         self.store.put("install", inst["id"], tenant, inst)
         self._events(tenant, inst, "UPSERT", release["type"])

@@ -5,24 +5,20 @@ import re
 import uuid
 from typing import Any, Callable
 
-from pydantic import field_validator
-
 from .. import topics
 from ..labels import label_errors, selector_matches
 from .core import Core
 from .errors import AlreadyExists, BadRequest, NotFound
-from .requests import Request, checked
+from .requests import Request, checked, rule
 from .values import now_iso
 
 RESOURCE_ID_RE = re.compile(r"^[A-Za-z0-9.:-]+$")
 
 
-def _labels(cls: type, v: Any) -> Any:
+def _labels_ok(v: Any) -> bool:
     bad: list[str] = []
     label_errors(v, "labels", bad)
-    if bad:
-        raise ValueError("label keys must match [A-Za-z0-9_]+")
-    return v
+    return not bad
 
 
 class ResourceCreate(Request):
@@ -33,26 +29,15 @@ class ResourceCreate(Request):
     labels: Any = None
     metadata: Any = None
 
-    @field_validator("resourceId")
-    @classmethod
-    def _rid(cls, v: Any) -> Any:
-        if not isinstance(v, str) or not RESOURCE_ID_RE.match(v):
-            raise ValueError("resourceId")
-        return v
-
-    @field_validator("presenceMonitoringEnabled")
-    @classmethod
-    def _presence(cls, v: Any) -> Any:
-        if not isinstance(v, bool):
-            raise ValueError("a boolean is required")
-        return v
-
-    _labels = field_validator("labels")(_labels)
+    _rid = rule("resourceId", ok=lambda v: isinstance(v, str) and bool(RESOURCE_ID_RE.match(v)),
+                why="[A-Za-z0-9.:-]+")
+    _presence = rule("presenceMonitoringEnabled", ok=lambda v: isinstance(v, bool), why="a boolean")
+    _labels = rule("labels", ok=_labels_ok, why="label keys [A-Za-z0-9_]+")
 
 
 class ResourceUpdate(Request):
     labels: Any = None
-    _labels = field_validator("labels")(_labels)
+    _labels = rule("labels", ok=_labels_ok, why="label keys [A-Za-z0-9_]+")
 
 
 def resource_key(tenant: str, resource_id: str) -> str:

@@ -6,12 +6,12 @@ import uuid
 from typing import Any
 
 from .. import task_eras, topics
+from ..expressions import expression_errors
 from ..labels import label_errors
 from .core import Core
 from .errors import validation_failed
 from .values import now_iso
 
-COMPARATORS = {"==", "!=", ">", ">=", "<", "<=", "=~", "!~"}
 MONITORING_SYSTEMS = {"salus", "maas", "uim", "scom", "zenoss", "unrecognized"}
 STATES = ("CRITICAL", "WARNING", "OK")
 #: ``EventEngineTaskParameters`` properties, and EEM's defaults for the ones left out.
@@ -19,30 +19,6 @@ PARAMS = ("metricGroup", "labelSelector", "groupBy", "messageTemplate", "default
           "zoneQuorumCount", "zoneLabel", "stateExpressions")
 DEFAULTS = (("labelSelector", {}), ("groupBy", []), ("defaultConsecutiveCount", 1), ("zoneQuorumCount", 1),
             ("stateExpressions", []))
-
-
-def expression_errors(e: Any, path: str, bad: list[str]) -> None:
-    """Field paths of an invalid comparison/logical expression tree (current era: ``input``)."""
-    if not isinstance(e, dict):
-        bad.append(path)
-    elif e.get("type") == "comparison":
-        if e.get("comparator") not in COMPARATORS:
-            bad.append(f"{path}.comparator")
-        if e.get("input") in (None, ""):
-            bad.append(f"{path}.input")
-        if e.get("comparisonValue") is None:
-            bad.append(f"{path}.comparisonValue")
-    elif e.get("type") == "logical":
-        if e.get("operator") not in ("AND", "OR"):
-            bad.append(f"{path}.operator")
-        subs = e.get("expressions")
-        if not isinstance(subs, list) or not subs:
-            bad.append(f"{path}.expressions")
-        else:
-            for i, sub in enumerate(subs):
-                expression_errors(sub, f"{path}.expressions[{i}]", bad)
-    else:
-        bad.append(f"{path}.type")
 
 
 def current_errors(body: dict[str, Any]) -> list[str]:
@@ -101,7 +77,7 @@ class Tasks:
 
     def _validate(self, body: dict[str, Any]) -> None:
         """An older era validates its own body (``sandbox/salus/task_eras.py``)."""
-        bad = (task_eras.legacy_errors(body, self.era, COMPARATORS, MONITORING_SYSTEMS, label_errors)
+        bad = (task_eras.legacy_errors(body, self.era, MONITORING_SYSTEMS)
                if self._legacy() else current_errors(body))
         if bad:
             raise validation_failed(bad)

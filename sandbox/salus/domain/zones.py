@@ -4,11 +4,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import field_validator
-
 from .core import Core
 from .errors import AlreadyExists, DeletionNotAllowed, NotFound
-from .requests import Request, checked
+from .requests import Request, checked, rule
 from .values import cidrs_invalid, now_iso
 
 PRIVATE_ZONE_RE = re.compile(r"^[a-z0-9_]+$")
@@ -18,22 +16,12 @@ PUBLIC = "_PUBLIC_"
 _ABSENT = object()      # an update that does not send a field leaves it alone
 
 
-def _timeout(cls: type, v: Any) -> Any:
-    if not (isinstance(v, int) and 30 <= v <= 1800):
-        raise ValueError("pollerTimeout: 30..1800 seconds")
-    return v
+def _timeout_ok(v: Any) -> bool:
+    return isinstance(v, int) and 30 <= v <= 1800
 
 
-def _state(cls: type, v: Any) -> Any:
-    if v not in STATES:
-        raise ValueError("state")
-    return v
-
-
-def _cidrs(cls: type, v: Any) -> Any:
-    if v is not None and cidrs_invalid(v):
-        raise ValueError("sourceIpAddresses: CIDR list")
-    return v
+def _cidrs_ok(v: Any) -> bool:
+    return v is None or not cidrs_invalid(v)
 
 
 class PrivateZoneCreate(Request):
@@ -46,16 +34,11 @@ class PrivateZoneCreate(Request):
     provider: Any = None
     providerRegion: Any = None
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: Any) -> Any:
-        if not isinstance(v, str) or not v or not PRIVATE_ZONE_RE.match(v) or v.startswith("public/"):
-            raise ValueError("name")
-        return v
-
-    _timeout = field_validator("pollerTimeout")(_timeout)
-    _state = field_validator("state")(_state)
-    _cidrs = field_validator("sourceIpAddresses")(_cidrs)
+    _name = rule("name", ok=lambda v: isinstance(v, str) and bool(PRIVATE_ZONE_RE.match(v))
+                 and not v.startswith("public/"), why="^[a-z0-9_]+$, not public/")
+    _timeout = rule("pollerTimeout", ok=_timeout_ok, why="30..1800 seconds")
+    _state = rule("state", ok=lambda v: v in STATES, why=" or ".join(STATES))
+    _cidrs = rule("sourceIpAddresses", ok=_cidrs_ok, why="a list of CIDR networks")
 
 
 class PublicZoneCreate(Request):
@@ -68,23 +51,12 @@ class PublicZoneCreate(Request):
     state: Any = "INACTIVE"
     pollerTimeout: Any = 300
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: Any) -> Any:
-        if not isinstance(v, str) or not PUBLIC_ZONE_RE.match(v) or not v.startswith("public/"):
-            raise ValueError("name")
-        return v
-
-    @field_validator("provider", "providerRegion", "sourceIpAddresses")
-    @classmethod
-    def _required(cls, v: Any) -> Any:
-        if not v:
-            raise ValueError("required")
-        return v
-
-    _cidrs = field_validator("sourceIpAddresses")(_cidrs)
-    _state = field_validator("state")(_state)
-    _timeout = field_validator("pollerTimeout")(_timeout)
+    _name = rule("name", ok=lambda v: isinstance(v, str) and bool(PUBLIC_ZONE_RE.match(v))
+                 and v.startswith("public/"), why="public/[a-z0-9_/]+")
+    _required = rule("provider", "providerRegion", ok=bool, why="required")
+    _cidrs = rule("sourceIpAddresses", ok=lambda v: bool(v) and _cidrs_ok(v), why="a list of CIDR networks")
+    _state = rule("state", ok=lambda v: v in STATES, why=" or ".join(STATES))
+    _timeout = rule("pollerTimeout", ok=_timeout_ok, why="30..1800 seconds")
 
 
 class ZoneUpdate(Request):
@@ -96,17 +68,9 @@ class ZoneUpdate(Request):
     provider: Any = None
     providerRegion: Any = None
 
-    @field_validator("pollerTimeout")
-    @classmethod
-    def _timeout(cls, v: Any) -> Any:
-        return v if v is _ABSENT else _timeout(cls, v)
-
-    @field_validator("state")
-    @classmethod
-    def _state(cls, v: Any) -> Any:
-        return v if v is None else _state(cls, v)
-
-    _cidrs = field_validator("sourceIpAddresses")(_cidrs)
+    _timeout = rule("pollerTimeout", ok=lambda v: v is _ABSENT or _timeout_ok(v), why="30..1800 seconds")
+    _state = rule("state", ok=lambda v: v is None or v in STATES, why=" or ".join(STATES))
+    _cidrs = rule("sourceIpAddresses", ok=_cidrs_ok, why="a list of CIDR networks")
 
     def changes(self) -> dict[str, Any]:
         fields = ("provider", "providerRegion", "sourceIpAddresses", "pollerTimeout", "state")
