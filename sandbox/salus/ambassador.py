@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import logging
 import queue
-import re
 import threading
 import time
 from concurrent import futures
@@ -24,12 +23,12 @@ from . import faults as F
 from . import topics
 from .context import SandboxContext
 from .domain import duration_seconds
+from .domain.resources import RESOURCE_ID_RE
 from .interfaces import AttachedEnvoy
 from .proto import telemetry_edge_pb2 as pb
 from .proto import telemetry_edge_pb2_grpc as pb_grpc
 
 log = logging.getLogger("sandbox.ambassador")
-RESOURCE_ID_RE = re.compile(r"^[A-Za-z0-9.:-]+$")
 SYSTEM_METADATA_KEYS = ("resource_id", "monitor_id", "monitor_type", "monitor_selector_scope",
                         "monitoring_zone_id", "envoy_id")
 _STOP = object()

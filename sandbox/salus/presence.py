@@ -6,7 +6,6 @@ connected" from presence must read these metrics.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
@@ -15,13 +14,9 @@ from typing import Any
 from . import faults as F
 from . import topics
 from .context import SandboxContext
+from .domain.values import now_iso
 
 log = logging.getLogger("sandbox.presence")
-
-
-def rfc3339_now() -> str:
-    """UTC now with milliseconds, ``Z`` suffix (what the real exporter's Instant renders like)."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def presence_umf(resource: dict[str, Any], envoy_id: str | None, connected: bool, timestamp: str) -> dict[str, Any]:
@@ -72,7 +67,7 @@ class PresenceMonitor:
         domain, bus = self.ctx.domain, self.ctx.bus
         if domain is None or bus is None:
             return 0
-        ts = rfc3339_now()
+        ts = now_iso()           # UTC, milliseconds, Z: how the real exporter's Instant renders
         zero = self.ctx.faults.active(F.PRESENCE_ZERO)
         count = 0
         for r in domain.presence_resources():

@@ -41,17 +41,6 @@ TYPE_IDS = {
 }
 
 
-def join_key(*parts: object, names: tuple[str, ...] | None = None) -> str:
-    """Build a ``@KafkaMessageKey`` key: parts joined with ``:``, a null part → ``null-<field>``."""
-    out = []
-    for i, p in enumerate(parts):
-        if p is None:
-            out.append(f"null-{names[i] if names else i}")
-        else:
-            out.append(str(p))
-    return ":".join(out)
-
-
 def metric_key(tenant_id: str, resource_id: str, measurement: str) -> str:
     """Ambassador metric key: the one comma-joined exception (contract §4.1)."""
     return f"{tenant_id},{resource_id},{measurement}"

@@ -12,7 +12,6 @@ import json
 import queue
 import socket
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,11 +191,15 @@ class StreamReader:
             raise AssertionError(f"no instruction within {timeout}s (error={self.error})") from None
 
     def next_of(self, kind: str, timeout: float = 5.0) -> pb.EnvoyInstruction:
-        deadline = time.monotonic() + timeout
-        while True:
-            item = self.next(max(0.01, deadline - time.monotonic()))
-            if item.WhichOneof("details") == kind:
-                return item
+        """The next instruction of ``kind`` (others before it are consumed)."""
+        def arrived() -> pb.EnvoyInstruction | None:
+            try:
+                item = self.items.get(timeout=0.05)
+            except queue.Empty:
+                return None
+            return item if item.WhichOneof("details") == kind else None
+        return poll(arrived, timeout, f"a {kind} instruction",
+                    lambda: f"seen: {[i.WhichOneof('details') for i in self.seen]} (error={self.error})", step=0)
 
     def failure(self, timeout: float = 5.0) -> grpc.RpcError:
         assert self.done.wait(timeout), "stream did not end"
