@@ -49,6 +49,18 @@ class History:
     at: float | None = None              # epoch seconds of the previous metric
 
 
+def state_expression_errors(exprs: list[Any], states: tuple[str, ...], bad: list[str], legacy: bool = False) -> None:
+    """Append the failing paths of ``taskParameters.stateExpressions`` (each ``{state, expression}``)."""
+    for i, se in enumerate(exprs):
+        path = f"taskParameters.stateExpressions[{i}]"
+        if not isinstance(se, dict):
+            bad.append(path)
+            continue
+        if se.get("state") not in states:
+            bad.append(f"{path}.state")
+        expression_errors(se.get("expression"), f"{path}.expression", bad, legacy)
+
+
 def input_value(inp: Any, values: dict[str, Any], history: History, now: float) -> Any:
     """Resolve an expression ``input``: a field name, or ``{type: previous|rate|percentage, ...}``."""
     if not isinstance(inp, dict):

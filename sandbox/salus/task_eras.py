@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .expressions import expression_errors
+from .expressions import state_expression_errors
 from .labels import label_errors
 
 LEGACY_ERAS = ("kapacitor", "state-change")
@@ -55,14 +55,7 @@ def legacy_errors(body: dict[str, Any], era: str, monitoring_systems: set[str]) 
     exprs = tp.get("stateExpressions")
     if not isinstance(exprs, list) or not exprs:
         return bad + ["taskParameters.stateExpressions"]
-    for i, se in enumerate(exprs):
-        path = f"taskParameters.stateExpressions[{i}]"
-        if not isinstance(se, dict):
-            bad.append(path)
-            continue
-        if se.get("state") not in LEGACY_STATES:
-            bad.append(f"{path}.state")
-        expression_errors(se.get("expression"), f"{path}.expression", bad, legacy=True)
+    state_expression_errors(exprs, LEGACY_STATES, bad, legacy=True)
     return bad
 
 

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from .. import task_eras, topics
-from ..expressions import expression_errors
+from ..expressions import state_expression_errors
 from ..labels import label_errors
 from .core import Core
 from .errors import validation_failed
@@ -42,14 +42,7 @@ def current_errors(body: dict[str, Any]) -> list[str]:
     if not isinstance(exprs, list):
         bad.append("taskParameters.stateExpressions")
         exprs = []
-    for i, se in enumerate(exprs):
-        path = f"taskParameters.stateExpressions[{i}]"
-        if not isinstance(se, dict):
-            bad.append(path)
-            continue
-        if se.get("state") not in STATES:
-            bad.append(f"{path}.state")
-        expression_errors(se.get("expression"), f"{path}.expression", bad)
+    state_expression_errors(exprs, STATES, bad)
     return bad
 
 
