@@ -69,6 +69,11 @@ def task(tenant: str, group: str, expressions: list[dict[str, Any]], **params: A
                                **params}}
 
 
+def cmp(comparator: str, input_: Any, value: Any) -> dict[str, Any]:
+    """A current-era comparison expression."""
+    return {"type": "comparison", "comparator": comparator, "input": input_, "comparisonValue": value}
+
+
 def crit_when(field_: str, comparator: str, value: Any, state: str = "CRITICAL",
               message: str | None = None) -> dict[str, Any]:
     return {"state": state, "message": message,

@@ -1,5 +1,5 @@
-"""Event engine (contract §6.3/§6.4): expressions and state machine in memory, then the whole path
-metric → real broker → engine → event topic for each era's format and each fault."""
+"""Event engine (contract §6.3/§6.4): the state machine in memory, then the whole path metric → real
+broker → engine → event topic for each era's format and each fault (expressions: test_expressions.py)."""
 from __future__ import annotations
 
 import json
@@ -15,63 +15,15 @@ from sandbox.salus import faults as F
 from sandbox.salus import topics
 from sandbox.common.kafka_bus import KafkaBus
 from sandbox.salus.event_engine import EventEngine
-from sandbox.salus.expressions import History, evaluate
-from sandbox.salus.umf import group_frame
 
 try:  # works whether or not tests/sandbox is a package
-    from .kafka_support import CapturingBus, Collector, FakeDomain, crit_when, make_ctx, poll, task, umf, unique
+    from .kafka_support import CapturingBus, Collector, FakeDomain, cmp, crit_when, make_ctx, poll, task, umf, unique
 except ImportError:
-    from kafka_support import (CapturingBus, Collector, FakeDomain, crit_when, make_ctx,  # type: ignore[no-redef]
+    from kafka_support import (CapturingBus, Collector, FakeDomain, cmp, crit_when, make_ctx,  # type: ignore[no-redef]
                                poll, task, umf, unique)
 
 TS = "2021-03-01T10:07:30.123456789Z"
 TS_5MIN = str(int(time.mktime(time.strptime("2021-03-01T10:05:00", "%Y-%m-%dT%H:%M:%S"))) - time.timezone)
-
-
-def cmp(comparator: str, input_: Any, value: Any) -> dict[str, Any]:
-    return {"type": "comparison", "comparator": comparator, "input": input_, "comparisonValue": value}
-
-
-# ============================================================================ expressions
-@pytest.mark.parametrize("expr, values, expected", [
-    (cmp(">", "code", 0), {"code": 1}, True),
-    (cmp(">", "code", "0"), {"code": "1"}, True),             # numeric strings compare as numbers
-    (cmp("==", "code", 1), {"code": 1.0}, True),
-    (cmp("<=", "code", 0), {"code": 1}, False),
-    (cmp("!=", "result", "success"), {"result": "timeout"}, True),
-    (cmp("=~", "result", "^time"), {"result": "timeout"}, True),
-    (cmp("!~", "result", "^time"), {"result": "timeout"}, False),
-    (cmp(">", "missing", 0), {"code": 1}, False),              # a missing input never holds
-    ({"type": "logical", "operator": "AND", "expressions": [cmp(">", "a", 1), cmp("<", "b", 1)]},
-     {"a": 2, "b": 0}, True),
-    ({"type": "logical", "operator": "AND", "expressions": [cmp(">", "a", 1), cmp("<", "b", 1)]},
-     {"a": 2, "b": 5}, False),
-    ({"type": "logical", "operator": "OR", "expressions": [cmp(">", "a", 1), cmp("<", "b", 1)]},
-     {"a": 0, "b": 5}, False),
-    ({"type": "logical", "operator": "OR", "expressions": [cmp(">", "a", 1), cmp("<", "b", 1)]},
-     {"a": 0, "b": 0}, True),
-    (cmp(">", {"type": "percentage", "part": "used", "whole": "total"}, 90), {"used": 95, "total": 100}, True),
-])
-def test_expressions(expr: dict[str, Any], values: dict[str, Any], expected: bool) -> None:
-    assert evaluate(expr, values) is expected
-
-
-def test_previous_and_rate_inputs_use_the_last_metric() -> None:
-    history = History(values={"bytes": 100}, at=1000.0)
-    assert evaluate(cmp("<", {"type": "previous", "of": "bytes"}, 150), {"bytes": 500}, history, now=1010.0)
-    assert evaluate(cmp("==", {"type": "rate", "of": "bytes"}, 40), {"bytes": 500}, history, now=1010.0)
-    assert not evaluate(cmp(">", {"type": "rate", "of": "bytes"}, 0), {"bytes": 500}, History(), now=1010.0)
-
-
-def test_frames_regroup_by_timestamp_group_and_metadata() -> None:
-    frame = umf("t", "r", "net_response", {"result_code": 1, "response_time": 0.5}, {"port": "80"})
-    frame["metrics"].append({"timestamp": frame["metrics"][0]["timestamp"], "group": "net_response",
-                             "name": "result_code", "int": "0", "metadata": {"port": "443"}})
-    groups = group_frame(frame)
-    assert [g.values for g in groups] == [{"result_code": 1, "response_time": 0.5}, {"result_code": 0}]
-    labels = groups[0].labels
-    assert labels["port"] == "80" and labels["system_resource_id"] == "r"
-    assert labels["resource_agent_discovered_os"] == "linux" and labels["resource_name"] == "t:r"
 
 
 # ============================================================================ state machine in memory
