@@ -6,7 +6,7 @@
 - ``DELETE {base}faults``         → 200, every fault cleared
 
 An unknown name is ``404`` (``HTTPNotFound`` naming the known ones). ``authorize(request)`` runs
-before each handler and raises an aiohttp HTTP error to refuse (e.g. Salus wants its admin token).
+before each handler and raises an aiohttp HTTP error to refuse (e.g. without an admin token).
 """
 from __future__ import annotations
 
