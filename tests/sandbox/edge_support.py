@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 import grpc
 
 from support import waiting
+from support.net import free_port  # noqa: F401  (re-exported for the tests)
 from sandbox.salus.ambassador import Ambassador
 from sandbox.salus.config import SandboxConfig
 from sandbox.salus.context import SandboxContext
@@ -213,12 +214,6 @@ class StreamReader:
 def summary(resource_id: str = "r-1", zone: str = "", **labels: str) -> pb.EnvoySummary:
     return pb.EnvoySummary(version="test", supportedAgents=[pb.TELEGRAF], resourceId=resource_id, zone=zone,
                            labels={"discovered_os": "linux", "discovered_arch": "amd64", **labels})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class HttpServerThread:

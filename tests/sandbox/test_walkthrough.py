@@ -17,6 +17,7 @@ import yaml
 from kafka import KafkaConsumer, TopicPartition
 
 from support.sandboxes import start_sandbox
+from support.net import closed_port, free_port
 from support.waiting import poll
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,12 +25,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _poll(fn, timeout, what):
     return poll(fn, timeout, what, interval=0.05)
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_walkthrough(tmp_path):
@@ -66,7 +61,7 @@ def test_walkthrough(tmp_path):
             "resource_id": "walk-resource", "zone": "walk_zone", "auth_token": envoy_token,
             "labels": {"walk": "yes"}, "tls": {"auth_service": {"url": prof["auth_service"]["url"]}},
             "ambassador": {"address": prof["ambassador"]["address"]}, "agents": {"dataPath": str(data)},
-            "ingest": {"telegraf": {"json": {"bind": f"127.0.0.1:{_closed_port()}"}}}}))
+            "ingest": {"telegraf": {"json": {"bind": f"127.0.0.1:{free_port()}"}}}}))
         envoy = subprocess.Popen([sys.executable, "-m", "sandbox.salus.envoy.cli", "run", f"--config={conf}"],
                                  cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         attach = _poll(lambda: records("telemetry.attaches.json", lambda m: m["resourceId"] == "walk-resource"),
@@ -87,7 +82,7 @@ def test_walkthrough(tmp_path):
             "stateExpressions": [{"state": "CRITICAL", "expression": {
                 "type": "comparison", "comparator": "!=", "input": "result_code", "comparisonValue": 0}}]}})
         assert task.status_code == 201, task.text
-        port = _closed_port()
+        port = closed_port()
         mon = api.post("monitors", json={"name": "walk-tcp", "resourceId": "walk-resource", "interval": "PT1S",
                                          "details": {"type": "remote", "monitoringZones": ["walk_zone"],
                                                      "plugin": {"type": "net_response", "host": "127.0.0.1",
