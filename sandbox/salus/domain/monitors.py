@@ -6,10 +6,13 @@ import json
 import uuid
 from typing import Any, Callable
 
+from pydantic import ValidationInfo, field_validator
+
 from .. import topics
 from ..labels import label_errors
 from .core import Core
-from .errors import BadRequest, DeletionNotAllowed, validation_failed
+from .errors import BadRequest, DeletionNotAllowed
+from .requests import Request, checked, rule, walked
 from .values import duration_seconds, iso_duration, now_iso
 
 REMOTE_PLUGINS = {"dns", "http", "mysql", "net_response", "ping", "postgresql", "smtp", "sqlserver", "ssl"}
@@ -34,11 +37,11 @@ def dto(m: dict[str, Any], admin: bool = False) -> dict[str, Any]:
     return {k: m.get(k) for k in keys}
 
 
-def _plugin_errors(details: Any, bad: list[str]) -> dict[str, Any]:
+def details_errors(details: Any, bad: list[str]) -> None:
     """``details`` polymorphic on ``type`` (local/remote), its plugin on the plugin ``type`` (§9)."""
     if not isinstance(details, dict) or details.get("type") not in ("local", "remote"):
         bad.append("details")
-        return {}
+        return
     plugin = details.get("plugin") or {}
     allowed = REMOTE_PLUGINS if details["type"] == "remote" else LOCAL_PLUGINS
     if plugin.get("type") not in allowed:
@@ -54,7 +57,41 @@ def _plugin_errors(details: Any, bad: list[str]) -> dict[str, Any]:
             bad.append("details.plugin.port")
     elif plugin["type"] == "http" and not plugin.get("url"):
         bad.append("details.plugin.url")
-    return plugin
+
+
+def _interval_ok(cls: type, value: Any, info: ValidationInfo) -> Any:
+    """An ISO-8601 duration of at least the configured minimum (absent: the default PT1M)."""
+    if value is not None:
+        try:
+            ok = duration_seconds(value, "interval") >= (info.context or {}).get("min_interval", 0)
+        except BadRequest:
+            ok = False
+        if not ok:
+            raise ValueError("an ISO-8601 duration of at least the minimum interval")
+    return value
+
+
+class MonitorInput(Request):
+    """``DetailedMonitorInput`` (the class-level one-of check is made by the caller: it comes first)."""
+
+    resourceId: Any = None
+    excludedResourceIds: Any = None
+    labelSelector: Any = None
+    labelSelectorMethod: Any = None
+    details: Any = None
+    interval: Any = None
+
+    @field_validator("excludedResourceIds")
+    @classmethod
+    def _excluded(cls, value: Any, info: ValidationInfo) -> Any:
+        if value and info.data.get("resourceId"):
+            raise ValueError("excludedResourceIds and resourceId are mutually exclusive")
+        return value
+
+    _labels = walked("labelSelector", walk=lambda v, bad: label_errors(v, "labelSelector", bad))
+    _method = rule("labelSelectorMethod", ok=lambda v: v in (None, "AND", "OR"), why="AND or OR")
+    _details = walked("details", walk=details_errors)
+    _interval = field_validator("interval")(_interval_ok)
 
 
 class Monitors:
@@ -70,32 +107,16 @@ class Monitors:
     def validate(self, tenant: str | None, body: dict[str, Any]) -> dict[str, Any]:
         """Bean validation of ``DetailedMonitorInput`` (400 naming every failure), then the zones a
         remote monitor names must exist for the tenant; returns the plugin."""
-        bad: list[str] = []
         has_sel, has_rid = body.get("labelSelector") is not None, bool(body.get("resourceId"))
-        if has_sel == has_rid:
-            # class-level @ValidCreateMonitor: reported on the object, not on a field
-            bad.append("detailedMonitorInput (exactly one of labelSelector or resourceId)")
-        if has_rid and body.get("excludedResourceIds"):
-            bad.append("excludedResourceIds")
-        label_errors(body.get("labelSelector"), "labelSelector", bad)
-        if body.get("labelSelectorMethod") not in (None, "AND", "OR"):
-            bad.append("labelSelectorMethod")
-        details = body.get("details")
-        plugin = _plugin_errors(details, bad)
-        interval = body.get("interval")
-        if interval is not None:
-            try:
-                if duration_seconds(interval, "interval") < self.core.cfg.min_monitor_interval:
-                    bad.append("interval")
-            except BadRequest:
-                bad.append("interval")
-        if bad:
-            raise validation_failed(bad)
+        # class-level @ValidCreateMonitor: reported on the object, not on a field, and first
+        first = ["detailedMonitorInput (exactly one of labelSelector or resourceId)"] if has_sel == has_rid else []
+        checked(MonitorInput, body, first, context={"min_interval": self.core.cfg.min_monitor_interval})
+        details = body["details"]
         if details["type"] == "remote" and tenant is not None:
             zones = details.get("monitoringZones") or self.public_zone_names()
             if any(not self._zone_exists(tenant, z) for z in zones):
                 raise BadRequest("Invalid zone(s) provided")
-        return plugin
+        return details.get("plugin") or {}
 
     def _changed(self, tenant: str, mid: str) -> None:
         self.core.publish(topics.MONITOR_CHANGES, f"{tenant}:{mid}", {"tenantId": tenant, "monitorId": mid},

@@ -10,6 +10,7 @@ from ..expressions import state_expression_errors
 from ..labels import label_errors
 from .core import Core
 from .errors import validation_failed
+from .requests import Request, checked, rule, walked
 from .values import now_iso
 
 MONITORING_SYSTEMS = {"salus", "maas", "uim", "scom", "zenoss", "unrecognized"}
@@ -21,17 +22,12 @@ DEFAULTS = (("labelSelector", {}), ("groupBy", []), ("defaultConsecutiveCount", 
             ("stateExpressions", []))
 
 
-def current_errors(body: dict[str, Any]) -> list[str]:
-    """EEM ``TaskCU`` bean validation; unknown properties (the stale Go-e2et ``measurement``,
-    ``monitorType``, ``metricName``) are ignored by Jackson, so they fail as missing fields."""
-    bad: list[str] = []
-    if not body.get("name"):
-        bad.append("name")
-    if body.get("monitoringSystem") not in MONITORING_SYSTEMS:
-        bad.append("monitoringSystem")
-    tp = body.get("taskParameters")
+def parameter_errors(tp: Any, bad: list[str]) -> None:
+    """``EventEngineTaskParameters``: ``metricGroup`` required (validation groups extend ``Default``,
+    so the nested ``@NotBlank`` is enforced), counts ≥ 1, the state-expression trees (§6.1)."""
     if not isinstance(tp, dict):
-        return bad + ["taskParameters"]
+        bad.append("taskParameters")
+        return
     if not isinstance(tp.get("metricGroup"), str) or not tp["metricGroup"].strip():
         bad.append("taskParameters.metricGroup")
     label_errors(tp.get("labelSelector"), "taskParameters.labelSelector", bad)
@@ -43,7 +39,19 @@ def current_errors(body: dict[str, Any]) -> list[str]:
         bad.append("taskParameters.stateExpressions")
         exprs = []
     state_expression_errors(exprs, STATES, bad)
-    return bad
+
+
+class TaskCreate(Request):
+    """EEM ``TaskCU``; unknown properties (the stale Go-e2et ``measurement``, ``monitorType``,
+    ``metricName``) are ignored by Jackson, so they fail as missing fields."""
+
+    name: Any = None
+    monitoringSystem: Any = None
+    taskParameters: Any = None
+
+    _name = rule("name", ok=bool, why="required")
+    _system = rule("monitoringSystem", ok=lambda v: v in MONITORING_SYSTEMS, why="a known monitoring system")
+    _params = walked("taskParameters", walk=parameter_errors)
 
 
 def task_params(tp: dict[str, Any]) -> dict[str, Any]:
@@ -70,8 +78,10 @@ class Tasks:
 
     def _validate(self, body: dict[str, Any]) -> None:
         """An older era validates its own body (``sandbox/salus/task_eras.py``)."""
-        bad = (task_eras.legacy_errors(body, self.era, MONITORING_SYSTEMS)
-               if self._legacy() else current_errors(body))
+        if not self._legacy():
+            checked(TaskCreate, body)
+            return
+        bad = task_eras.legacy_errors(body, self.era, MONITORING_SYSTEMS)
         if bad:
             raise validation_failed(bad)
 
