@@ -10,16 +10,13 @@ as the consecutive count. The Esper era (Oct 2020 – Feb 2021, ``SalusTaskCU``)
 EEM/MODEL history; exact bean-validation messages of those eras are *inferred* (same wording as
 today's services).
 
-The sandbox stores such a task as its era shows it (the DTO) plus, under ``engine``, the current
+Their bodies are validated by ``domain.tasks.LegacyTaskCreate``. The sandbox stores such a task as its era shows it (the DTO) plus, under ``engine``, the current
 parameter shape its one event engine evaluates: ``metricGroup`` = ``measurement``,
 ``defaultConsecutiveCount`` = ``criticalStateDuration``.
 """
 from __future__ import annotations
 
 from typing import Any
-
-from .expressions import state_expression_errors
-from .labels import label_errors
 
 LEGACY_ERAS = ("kapacitor", "state-change")
 LEGACY_STATES = ("CRITICAL", "WARNING", "INFO", "OK")
@@ -28,35 +25,6 @@ DURATIONS = ("criticalStateDuration", "warningStateDuration", "infoStateDuration
 #: Both older engines kept one state per resource and monitor: the generated TICKscript grouped
 #: by these tags (contract §6.4a), and the Esper era's StateChangeEvent names resource and monitor.
 LEGACY_GROUP_BY = ("system_resource_id", "system_monitor_id", "system_monitoring_zone")
-
-
-def legacy_errors(body: dict[str, Any], era: str, monitoring_systems: set[str]) -> list[str]:
-    """Field paths that fail the era's bean validation (empty when the body is valid)."""
-    bad: list[str] = []
-    for f in ("name", "measurement"):
-        if not isinstance(body.get(f), str) or not body[f].strip():
-            bad.append(f)
-    if era == "state-change":
-        if body.get("monitoringSystem") not in monitoring_systems:
-            bad.append("monitoringSystem")
-        elif body["monitoringSystem"] == "salus":
-            if not isinstance(body.get("monitorType"), str) or not body["monitorType"].strip():
-                bad.append("monitorType")
-            if str(body.get("monitorScope") or "").lower() not in SCOPES:
-                bad.append("monitorScope")
-    tp = body.get("taskParameters")
-    if not isinstance(tp, dict):
-        return bad + ["taskParameters"]
-    label_errors(tp.get("labelSelector"), "taskParameters.labelSelector", bad)
-    for f in DURATIONS:
-        v = tp.get(f)
-        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 10):
-            bad.append(f"taskParameters.{f}")
-    exprs = tp.get("stateExpressions")
-    if not isinstance(exprs, list) or not exprs:
-        return bad + ["taskParameters.stateExpressions"]
-    state_expression_errors(exprs, LEGACY_STATES, bad, legacy=True)
-    return bad
 
 
 def legacy_record(body: dict[str, Any], era: str) -> dict[str, Any]:

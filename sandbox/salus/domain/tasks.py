@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pydantic import ValidationInfo, field_validator
+
 from .. import task_eras, topics
 from ..expressions import state_expression_errors
 from ..labels import label_errors
 from .core import Core
-from .errors import validation_failed
 from .requests import Request, checked, rule, walked
 from .values import now_iso
 
@@ -39,6 +40,70 @@ def parameter_errors(tp: Any, bad: list[str]) -> None:
         bad.append("taskParameters.stateExpressions")
         exprs = []
     state_expression_errors(exprs, STATES, bad)
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str) and bool(v.strip())
+
+
+def legacy_parameter_errors(tp: Any, bad: list[str]) -> None:
+    """Kapacitor-style parameters: ``*StateDuration`` 1..10, ``stateExpressions`` not empty, and
+    comparisons naming their field in ``valueName``."""
+    if not isinstance(tp, dict):
+        bad.append("taskParameters")
+        return
+    label_errors(tp.get("labelSelector"), "taskParameters.labelSelector", bad)
+    for f in task_eras.DURATIONS:
+        v = tp.get(f)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 10):
+            bad.append(f"taskParameters.{f}")
+    exprs = tp.get("stateExpressions")
+    if not isinstance(exprs, list) or not exprs:
+        bad.append("taskParameters.stateExpressions")
+        return
+    state_expression_errors(exprs, task_eras.LEGACY_STATES, bad, legacy=True)
+
+
+def _esper_salus(info: ValidationInfo) -> bool:
+    """The Esper era's ``SalusTaskCU``: a ``salus`` task also names its monitor type and scope."""
+    return (info.context or {}).get("era") == "state-change" and info.data.get("monitoringSystem") == "salus"
+
+
+class LegacyTaskCreate(Request):
+    """``GenericTaskCU`` of both older eras (context ``era``); the Esper era (``state-change``)
+    adds ``monitoringSystem`` and, for ``salus``, ``monitorType`` + ``monitorScope``."""
+
+    name: Any = None
+    measurement: Any = None
+    monitoringSystem: Any = None
+    monitorType: Any = None
+    monitorScope: Any = None
+    taskParameters: Any = None
+
+    _text = rule("name", "measurement", ok=_text, why="required")
+
+    @field_validator("monitoringSystem")
+    @classmethod
+    def _system(cls, v: Any, info: ValidationInfo) -> Any:
+        if (info.context or {}).get("era") == "state-change" and v not in MONITORING_SYSTEMS:
+            raise ValueError("a known monitoring system")
+        return v
+
+    @field_validator("monitorType")
+    @classmethod
+    def _monitor_type(cls, v: Any, info: ValidationInfo) -> Any:
+        if _esper_salus(info) and not _text(v):
+            raise ValueError("required")
+        return v
+
+    @field_validator("monitorScope")
+    @classmethod
+    def _scope(cls, v: Any, info: ValidationInfo) -> Any:
+        if _esper_salus(info) and str(v or "").lower() not in task_eras.SCOPES:
+            raise ValueError("local or remote")
+        return v
+
+    _params = walked("taskParameters", walk=legacy_parameter_errors)
 
 
 class TaskCreate(Request):
@@ -77,13 +142,11 @@ class Tasks:
         return self.era in task_eras.LEGACY_ERAS
 
     def _validate(self, body: dict[str, Any]) -> None:
-        """An older era validates its own body (``sandbox/salus/task_eras.py``)."""
-        if not self._legacy():
+        """Each era validates its own body (``sandbox/salus/task_eras.py`` tells them apart)."""
+        if self._legacy():
+            checked(LegacyTaskCreate, body, context={"era": self.era})
+        else:
             checked(TaskCreate, body)
-            return
-        bad = task_eras.legacy_errors(body, self.era, MONITORING_SYSTEMS)
-        if bad:
-            raise validation_failed(bad)
 
     def _fields(self, body: dict[str, Any]) -> dict[str, Any]:
         """The stored fields of a validated body, in the sandbox's era."""
