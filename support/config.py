@@ -416,7 +416,7 @@ def load_settings(profile: str | None = None, env: Mapping[str, str] | None = No
     chosen = [allp[n] if n in allp else _unknown_pack(n) for n in names]
     model = _settings_class(chosen, canonical, legacy, data)
     try:
-        settings = model(profile=profile)
+        settings = model(profile=profile)  # type: ignore[call-arg]  # the rest comes from the sources
     except ValidationError as e:
         raise _validation_error(e, profile, source, allp, model) from None
     for pack in chosen:
