@@ -17,7 +17,7 @@ Every problem is one ``ConfigError`` line naming the setting and how to fix it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -263,8 +263,41 @@ def load_settings(profile: str | None = None, env: Mapping[str, str] | None = No
     except ValidationError as e:
         raise _validation_error(e, profile, source, allp, model) from None
     for pack in chosen:
+        refuse_placeholders(pack, settings.section(pack.name), profile, source)
         pack.check(settings.section(pack.name), profile)
     return settings
+
+
+#: What a shipped template writes where only the user knows the value (a host name, a tenant):
+#: refused before any connection or name lookup, so a profile holding only an API key can never
+#: send it somewhere real by accident (``.invalid`` never resolves anyway, RFC 2606).
+PLACEHOLDER = "CHANGE-ME"
+
+
+def refuse_placeholders(pack: Pack, section: Any, profile: str, source: str) -> None:
+    """A ``ConfigError`` naming the first setting still holding the template's placeholder."""
+    def walk(node: Any, path: tuple[str, ...]) -> tuple[tuple[str, ...], str] | None:
+        if isinstance(node, str):
+            return (path, node) if PLACEHOLDER in node else None
+        if isinstance(node, BaseModel):
+            items: Iterable[tuple[str, Any]] = ((k, getattr(node, k)) for k in type(node).model_fields)
+        elif isinstance(node, dict):
+            items = node.items()
+        elif isinstance(node, (list, tuple)):
+            items = ((str(i), v) for i, v in enumerate(node))
+        else:
+            return None
+        for key, value in items:
+            found = walk(value, (*path, str(key)))
+            if found:
+                return found
+        return None
+    found = walk(section, ())
+    if found:
+        path, value = found
+        keys = tuple(p for p in path if not p.isdigit())
+        raise ConfigError(f"profile {profile}: {pack.name}.{'.'.join(path)} is still the template's placeholder "
+                          f"({value}): set the real value in {source} or set {env_name(pack, keys)}")
 
 
 def _unknown_pack(name: str) -> Pack:

@@ -87,7 +87,8 @@ def cmd_soak(args: argparse.Namespace) -> int:
     if args.resume and not args.output:
         print("e2et soak: --resume needs --output <soak directory>", file=sys.stderr)
         return exitcodes.CONFIG
-    output = Path(args.output) if args.output else Path("reports") / "soak" / f"soak-{new_run_id()}"
+    from support.reporting.paths import reports_root
+    output = Path(args.output) if args.output else reports_root() / "soak" / f"soak-{new_run_id()}"
     try:
         if args.dry_run:
             return dry_run(cfg, output, Console(highlight=False))

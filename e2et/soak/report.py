@@ -30,7 +30,7 @@ def _cause(injection: dict[str, Any]) -> str:
 
 def render_markdown(a: dict[str, Any], plots: list[Path]) -> str:
     rate = a.get("success_rate")
-    lines = [f"# Soak {a['soak_id']}", "",
+    lines = [f"# Soak {str(a['soak_id']).removeprefix('soak-')}", "",
              f"**{a['passed']}/{a['cycles']} cycles passed"
              + (f" ({100 * rate:.1f} %)" if rate is not None else "") + "**"
              + (f"; clean (non-injected) cycles: {100 * a['clean_success_rate']:.1f} % of {a['clean_cycles']}"
@@ -93,7 +93,8 @@ def attach_to_allure(directory: Path, report: Path, plots: list[Path], a: dict[s
         attachments.append({"name": src.name, "source": name, "type": mime})
     now = int(time.time() * 1000)
     ok = not a.get("unattributed_failures") and all(i["failed"] for i in a.get("injections", []))
-    result = {"uuid": str(uuid.uuid4()), "historyId": f"soak-{a['soak_id']}", "name": f"Soak {a['soak_id']}",
+    title = f"Soak {str(a['soak_id']).removeprefix('soak-')}"
+    result = {"uuid": str(uuid.uuid4()), "historyId": f"soak-{a['soak_id']}", "name": title,
               "fullName": f"soak.{a['soak_id']}", "status": "passed" if ok else "failed",
               "stage": "finished", "start": now, "stop": now, "attachments": attachments,
               "labels": [{"name": "suite", "value": "soak"}, {"name": "feature", "value": "soak"}]}

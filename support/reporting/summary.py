@@ -75,6 +75,12 @@ class Summary:
         self._open: dict[str, float] = {}
         self.outcomes: list[ScenarioOutcome] = []
         self.environment: dict[str, str] = {}
+        #: scenarios behave skipped because the run's tags did not select them (counted, not listed)
+        self.not_selected = 0
+
+    def duration(self) -> float:
+        """The whole run so far, from process start (setup and sandbox start included)."""
+        return max(0.0, time.time() - self.started)
 
     def begin(self, phase: str) -> None:
         self._open[phase] = time.monotonic()
@@ -95,7 +101,7 @@ class Summary:
 
     def as_dict(self) -> dict[str, Any]:
         return {"started": dt.datetime.fromtimestamp(self.started, dt.UTC).isoformat(timespec="seconds"),
-                "duration_s": round(time.time() - self.started, 3), "counts": self.counts(),
+                "duration_s": round(self.duration(), 3), "counts": self.counts(), "not_selected": self.not_selected,
                 "phases_s": self.phases, "environment": self.environment,
                 "scenarios": [asdict(o) for o in self.outcomes]}
 
@@ -120,7 +126,9 @@ def render_markdown(data: dict[str, Any]) -> str:
     verdict = "FAILED" if c.get("FAIL") or c.get("BROKEN") else "PASSED"
     lines = [f"# e2et run {env.get('run_id', '?')} — {verdict}", "",
              f"profile `{env.get('profile', '?')}` · {c['PASS']} passed, {c['FAIL']} failed, {c['BROKEN']} broken, "
-             f"{c['SKIP']} skipped · {data['duration_s']:.0f}s · git {env.get('git.revision', '?')}", ""]
+             f"{c['SKIP']} skipped" + (f" (+{data['not_selected']} not selected by the tags)"
+                                       if data.get("not_selected") else "")
+             + f" · {data['duration_s']:.1f}s · git {env.get('git.revision', '?')}", ""]
     bad = [s for s in data["scenarios"] if s["status"] in ("FAIL", "BROKEN")]
     if bad:
         lines += ["## Where it broke", ""]
@@ -141,7 +149,8 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines += [f"| {k} | {v:.1f} |" for k, v in data["phases_s"].items()]
     lines += ["", "## Environment", "", "| key | value |", "|---|---|"]
     lines += [f"| {_cell(k)} | {_cell(str(v))} |" for k, v in sorted(env.items())]
-    lines += ["", "Details: Allure report `reports/allure-report/` (`e2et report`), JUnit `reports/junit/`.", ""]
+    lines += ["", "Details: Allure report `allure-report/index.html` (`e2et report`), JUnit `junit/` — both next to "
+              "this file.", ""]
     return "\n".join(lines)
 
 
