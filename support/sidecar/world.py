@@ -1,0 +1,174 @@
+"""Run-scoped fixtures of the @sidecar pack: what the steps need, made on first use, cleaned up
+always, and only through what a real deployment exposes (HTTP, metrics, the status file, the audit
+log, the chaos file and the artifact files named in the profile).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import httpx
+
+from ..http import ExchangeLog, Redactor
+from ..run import CleanupStack, RunContext
+from . import hif, metrics
+from .files import AuditTail, ChaosControl, read_status_store
+from .gateway import TERMINAL, Gateway, rand
+from .load import LoadResult, run_load
+from .settings import SidecarSettings
+from .sse import StreamResult, follow
+from .webhooks import WebhookReceiver
+
+log = logging.getLogger("e2et.sidecar")
+T = TypeVar("T")
+PROMPT = "Explain which circuits turn the question into the answer."
+
+
+class Skip(Exception):
+    """A dependency of the scenario is absent: the step skips the scenario with this reason."""
+
+
+class SidecarWorld:
+    def __init__(self, settings: SidecarSettings, run: RunContext, run_cleanup: CleanupStack | None = None) -> None:
+        self.s = settings
+        self.run = run
+        self.run_cleanup = run_cleanup if run_cleanup is not None else CleanupStack()
+        self.scenario_cleanup: CleanupStack | None = None
+        self.redact = Redactor(settings.secrets())
+        self.exchanges = ExchangeLog(self.redact)
+        self.gw = Gateway(settings, self.exchanges)
+        self.created: dict[str, str] = {}            # trace id → kind that created it (this run only)
+        self._cache: dict[str, Any] = {}
+        self._lock = threading.RLock()
+
+    # ---------------------------------------------------------------- scoping
+    def bind_scenario(self, stack: CleanupStack | None) -> None:
+        self.scenario_cleanup = stack
+
+    def _on_scenario_end(self, name: str, action: Callable[[], object]) -> None:
+        (self.scenario_cleanup if self.scenario_cleanup is not None else self.run_cleanup).push(name, action)
+
+    def once(self, key: str, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = make()
+            return self._cache[key]
+
+    def close(self) -> None:
+        receiver = self._cache.get("receiver")
+        if receiver is not None:
+            receiver.close()
+        self.gw.close()
+
+    # ---------------------------------------------------------------- traces
+    def trace_id(self, granularity: str = "sentence") -> str:
+        """``trc_e2et_<runid>_<granularity>_<rand>``: run-scoped, so the janitor can date leftovers."""
+        return "trc_" + self.run.names.name(granularity).replace("-", "_")
+
+    def explained_chat(self, granularity: str = "sentence", as_: str = "write", prompt: str = PROMPT,
+                       trace_id: str | None = None) -> tuple[str, httpx.Response]:
+        """An explained chat with this run's trace id; a non-terminal leftover is canceled at the end."""
+        trace_id = trace_id or self.trace_id(granularity)
+        self.created.setdefault(trace_id, as_)
+        self._on_scenario_end(f"cancel {trace_id} if still running", lambda: self._cancel_if_running(trace_id, as_))
+        resp = self.gw.chat(prompt, as_=as_, granularity=granularity, trace_id=trace_id)
+        if resp.status_code >= 500:
+            raise Skip(f"chat upstream error (LLM proxy not configured): HTTP {resp.status_code} {resp.text[:120]}")
+        return trace_id, resp
+
+    def _cancel_if_running(self, trace_id: str, as_: str) -> None:
+        r = self.gw.call("GET", f"/v1/traces/{trace_id}/status", as_=as_, retry_429=False)
+        if r.status_code == 200 and r.json().get("state") not in TERMINAL:
+            self.gw.call("DELETE", f"/v1/traces/{trace_id}", as_=as_, retry_429=False)
+
+    def completed_trace(self, granularity: str = "sentence") -> tuple[str, dict[str, Any]]:
+        trace_id, resp = self.explained_chat(granularity)
+        self.gw.ok(resp, 200, what=f"explained chat {trace_id}")
+        status = self.gw.wait_terminal(trace_id, self.s.timeouts.trace)
+        if status.get("state") != "complete":
+            raise AssertionError(f"trace {trace_id} ended {status.get('state')} (error {status.get('error')}), "
+                                 "not complete")
+        return trace_id, status
+
+    def graph(self, trace_id: str, as_: str = "write") -> httpx.Response:
+        return self.gw.call("GET", f"/v1/traces/{trace_id}/graph", as_=as_)
+
+    def graph_problems(self, graph: Any, granularity: str | None) -> list[str]:
+        out = hif.problems(graph)
+        if not out and granularity and graph.get("meta", {}).get("granularity") != granularity:
+            out.append(f"meta.granularity is {graph.get('meta', {}).get('granularity')!r}, not {granularity!r}")
+        return out
+
+    def stored_artifact(self, s3_key: str | None) -> Any:
+        """The artifact at ``<s3_check>/<s3_key>`` (gunzipped JSON), or None when not readable here."""
+        root = self.s.artifact_root()
+        if root is None or not s3_key:
+            return None
+        try:
+            return json.loads(gzip.decompress((root / s3_key).read_bytes()))
+        except (OSError, ValueError):
+            return None
+
+    def follow_stream(self, trace_id: str, as_: str = "write") -> StreamResult:
+        return follow(self.s.base_url, trace_id, self.gw.auth(as_), self.s.timeouts.stream)
+
+    # ---------------------------------------------------------------- webhooks
+    def receiver(self) -> WebhookReceiver:
+        return self.once("receiver", lambda: WebhookReceiver(self.s.webhook_host))
+
+    def register_webhook(self, trace_id: str, as_: str = "write") -> tuple[str, httpx.Response]:
+        name = rand(8)
+        body = {"url": self.receiver().hook_url(name), "events": ["complete", "failed"]}
+        return name, self.gw.call("POST", f"/v1/traces/{trace_id}/webhooks", as_=as_, json=body)
+
+    # ---------------------------------------------------------------- metrics and files
+    def gateway_metrics(self) -> metrics.Scrape:
+        return metrics.scrape(self.s.metrics_gateway, "sidecar.metrics_gateway", self.s.timeouts.http)
+
+    def explainer_metrics(self) -> metrics.Scrape | None:
+        return metrics.try_scrape(self.s.metrics_explainer, self.s.timeouts.http)
+
+    def status_store(self) -> dict[str, Any]:
+        data = read_status_store(self.s.status_json) if self.s.status_json else None
+        if data is None:
+            raise Skip(f"StatusStore path unavailable: {self.s.status_json} is missing or unreadable "
+                       "(sidecar.status_json)")
+        return data
+
+    def audit(self) -> AuditTail:
+        return AuditTail(Path(self.s.audit_log))
+
+    def chaos(self) -> ChaosControl:
+        """The chaos file, restored to what it held before once the scenario ends."""
+        ctl = ChaosControl(Path(self.s.chaos_control))
+        if not ctl.writable():
+            raise Skip(f"chaos control {ctl.path} is not writable (sidecar.chaos_control)")
+        before = ctl.path.read_text() if ctl.path.exists() else None
+
+        def restore() -> None:
+            if before is None:
+                ctl.disable_all()
+            else:
+                ctl.path.write_text(before)
+        self._on_scenario_end("restore the chaos control file", restore)
+        return ctl
+
+    # ---------------------------------------------------------------- load
+    def load(self) -> LoadResult:
+        """One load run per test run, shared by the backpressure and the SLO specs."""
+        def make() -> LoadResult:
+            token = self.s.token("write")
+            return run_load(self.s.base_url, token, self.s.load, tenant=self.s.tenant_a)
+        return self.once("load", make)
+
+    def load_scrapes(self) -> tuple[metrics.Scrape, metrics.Scrape | None, LoadResult, metrics.Scrape,
+                                    metrics.Scrape | None]:
+        def make() -> tuple:
+            g0, e0 = metrics.try_scrape(self.s.metrics_gateway), self.explainer_metrics()
+            result = self.load()
+            return g0, e0, result, metrics.try_scrape(self.s.metrics_gateway), self.explainer_metrics()
+        return self.once("load_scrapes", make)
