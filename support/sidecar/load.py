@@ -1,4 +1,9 @@
-"""The load step: an async load generator on httpx with the plan runner's parameters (contract §7).
+"""The load step: an async load generator with the plan runner's parameters (contract §7).
+
+Its HTTP engine is aiohttp by default: httpx's AsyncClient loses most of its throughput and adds
+queueing latency at high concurrency (encode/httpx#3215, still open; bench/bench_sidecar.py shows
+both engines beside wrk), which would inflate the very latencies the SLO spec judges. ``httpx``
+stays selectable (``sidecar.load.client``).
 
 Each of ``concurrency`` workers loops until the deadline sending non-stream chats; with
 probability ``attach_rate`` a chat carries the explain headers and its own trace id, and each
@@ -8,12 +13,14 @@ response to the first poll that sees a terminal state. The summary has the contr
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import string
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import httpx
 import numpy as np
 
@@ -99,20 +106,63 @@ class _Pacer:
             await asyncio.sleep(delay)
 
 
+class _Http:
+    """The two calls the generator makes, on either engine: (status, headers, JSON or None)."""
+
+    def __init__(self, engine: str, base_url: str, plan: Load) -> None:
+        self.engine, self.base = engine, base_url.rstrip("/")
+        self.plan = plan
+
+    async def __aenter__(self) -> "_Http":
+        n = self.plan.concurrency + 50
+        if self.engine == "httpx":
+            self.hx = httpx.AsyncClient(base_url=self.base, timeout=self.plan.timeout,
+                                        limits=httpx.Limits(max_connections=n, max_keepalive_connections=n))
+        else:
+            self.ah = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.plan.timeout),
+                                            connector=aiohttp.TCPConnector(limit=n))
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self.engine == "httpx":
+            await self.hx.aclose()
+        else:
+            await self.ah.close()
+
+    async def send(self, method: str, path: str, headers: dict[str, str], body: Any = None
+                   ) -> tuple[int, dict[str, str], Any]:
+        if self.engine == "httpx":
+            r = await self.hx.request(method, path, json=body, headers=headers)
+            try:
+                data = r.json() if r.content else None
+            except ValueError:
+                data = None
+            return r.status_code, dict(r.headers), data
+        async with self.ah.request(method, self.base + path, json=body, headers=headers) as r:
+            raw = await r.read()
+            try:
+                data = json.loads(raw) if raw else None
+            except ValueError:
+                data = None
+            return r.status, dict(r.headers), data
+
+
+TRANSPORT_ERRORS = (httpx.HTTPError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
 async def _run(base_url: str, token: str, tenant: str | None, plan: Load, seed: int | None) -> LoadResult:
     rng = random.Random(seed)
     result = LoadResult(plan={"duration_s": plan.duration, "concurrency": plan.concurrency,
                               "attach_rate": plan.attach_rate, "granularity": plan.granularity,
-                              "rps_limit": plan.rps_limit})
+                              "rps_limit": plan.rps_limit, "client": plan.client})
     auth = {"Authorization": f"Bearer {token}"}
     if tenant:
         auth["x-tenant-id"] = tenant          # sent as the plan's helpers do (ignored for authorization)
-    limits = httpx.Limits(max_connections=plan.concurrency + 50, max_keepalive_connections=plan.concurrency + 50)
     pacer = _Pacer(plan.rps_limit)
     pollers: list[asyncio.Task] = []
     body = {"model": plan.model, "messages": [{"role": "user", "content": "Explain how the circuit answers."}],
             "stream": False}
-    async with httpx.AsyncClient(base_url=base_url, timeout=plan.timeout, limits=limits) as http:
+    async with _Http(plan.client, base_url, plan) as http:
         start = time.monotonic()
         deadline = start + plan.duration
 
@@ -120,13 +170,13 @@ async def _run(base_url: str, token: str, tenant: str | None, plan: Load, seed: 
             cap = t.chat_done + plan.poll_cap
             while time.monotonic() < cap:
                 try:
-                    r = await http.get(f"/v1/traces/{t.trace_id}/status", headers=auth)
-                except httpx.HTTPError:
-                    r = None
-                if r is not None and (r.status_code == 410 or (r.status_code == 200
-                                                               and r.json().get("state") in TERMINAL)):
+                    status, _, data = await http.send("GET", f"/v1/traces/{t.trace_id}/status", auth)
+                except TRANSPORT_ERRORS:
+                    status, data = 0, None
+                done = status == 410 or (status == 200 and isinstance(data, dict) and data.get("state") in TERMINAL)
+                if done:
                     t.latency = time.monotonic() - t.chat_done
-                    t.status = r.json() if r.status_code == 200 else None
+                    t.status = data if status == 200 else None
                     t.state = t.status.get("state") if t.status else "expired"
                     if t.status and t.status.get("granularity") in ("sentence", "token"):
                         t.granularity = t.status["granularity"]
@@ -149,16 +199,16 @@ async def _run(base_url: str, token: str, tenant: str | None, plan: Load, seed: 
                                     "x-explain-features": plan.features, "x-trace-id": trace_id})
                 t0 = time.monotonic()
                 try:
-                    r = await http.post("/v1/chat/completions", json=body, headers=headers)
-                except httpx.HTTPError:
+                    status, rheaders, _ = await http.send("POST", "/v1/chat/completions", headers, body)
+                except TRANSPORT_ERRORS:
                     result.transport_errors += 1
                     continue
                 done = time.monotonic()
                 result.chat_latencies.append(done - t0)
-                result.statuses[r.status_code] = result.statuses.get(r.status_code, 0) + 1
-                if r.status_code == 429 and len(result.retry_after) < 1000:
-                    result.retry_after.append(r.headers.get("Retry-After") or "")
-                if attach and r.status_code == 200:
+                result.statuses[status] = result.statuses.get(status, 0) + 1
+                if status == 429 and len(result.retry_after) < 1000:
+                    result.retry_after.append(rheaders.get("Retry-After") or rheaders.get("retry-after") or "")
+                if attach and status == 200:
                     t = Trace(trace_id, gran, done)
                     result.traces.append(t)
                     pollers.append(asyncio.create_task(poll_trace(t)))

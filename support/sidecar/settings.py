@@ -53,6 +53,7 @@ class Load(_M):
     poll_interval: Seconds = Field(0.25, gt=0)
     poll_cap: Seconds = 180.0
     sample_traces: int = Field(12, ge=1)
+    client: Literal["aiohttp", "httpx"] = "aiohttp"     # the generator's HTTP engine (see support/sidecar/load.py)
 
 
 class Slo(_M):
