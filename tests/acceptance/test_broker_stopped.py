@@ -11,12 +11,12 @@ from typing import Iterator
 
 import pytest
 
-from sandbox.launcher import SandboxHandle, start_sandbox
+from support.sandboxes import SandboxHandle, start_sandbox
 from support.run import new_run_id
 from tests.isolation.tenant import world_for
 
 from .behave_runner import REPO_ROOT, BehaveRun, ScenarioResult, _messages_from_junit, run_behave
-from .conftest import FaultSwitch
+from .behave_runner import FaultSwitch
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +27,10 @@ def own_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHan
 
 @pytest.mark.acceptance
 def test_broker_down_before_the_run_is_bad_input(own_sandbox, tmp_path):
-    switch = FaultSwitch(own_sandbox.profile_path)
+    switch = FaultSwitch("salus", own_sandbox.profile_path)
     switch.on("broker-stopped")
     try:
-        run = run_behave(own_sandbox.profile_path, tmp_path)
+        run = run_behave(own_sandbox.profile_path, tmp_path, tags="@salus")
     finally:
         switch.off("broker-stopped")
     assert run.returncode == 2, run.stdout[-2000:] + run.stderr[-2000:]
@@ -52,7 +52,7 @@ def test_broker_stopped_mid_run_fails_the_event_scenario(own_sandbox, tmp_path):
                              "--junit", "--junit-directory", str(tmp_path / "junit")],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     world = world_for(own_sandbox.profile_path)
-    switch = FaultSwitch(own_sandbox.profile_path)
+    switch = FaultSwitch("salus", own_sandbox.profile_path)
     try:
         deadline = time.monotonic() + 60
         while not any(run_id in (m.get("name") or "") for m in world.monitors.list()):

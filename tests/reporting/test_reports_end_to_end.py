@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sandbox.launcher import start_sandbox
+from support.sandboxes import start_sandbox
 from support.reporting.environment_info import ALLURE_CLI, chromium_binary
 from support.reporting.scan import scan_text, scan_tree
-from tests.acceptance.conftest import FaultSwitch
+from tests.acceptance.behave_runner import FaultSwitch
 
 REPO = Path(__file__).resolve().parents[2]
 PLANTED = {"regular_key": "PLANTED-regular-apikey-9c1e7a", "admin_password": "PLANTED-admin-pass-4b2d88",
@@ -40,7 +40,7 @@ def report_run(tmp_path_factory: pytest.TempPathFactory):
         {"username": "other-regular", "tenants": ["654321"], "user_id": "u-o"}]}))
     handle = start_sandbox("salus", base / "sandbox", config=config)
     try:
-        faults = FaultSwitch(handle.profile_path)
+        faults = FaultSwitch("salus", handle.profile_path)
         faults.on("events-drop-critical")
         reports = base / "reports"
         env = dict(os.environ, E2ET_SANDBOX_PROFILE=str(handle.profile_path), E2ET_PROFILE="local",
@@ -80,7 +80,7 @@ def test_run_produces_allure_junit_and_summaries(report_run):
                if json.loads(f.read_text())["name"] == TCP)
     names = [a["name"] for a in tcp["attachments"]]
     assert any("curl" in n for n in names) and any("Kafka scan window" in n for n in names)
-    assert any("envoy log" in n for n in names) and "sandbox log (tail)" in names
+    assert any("envoy log" in n for n in names) and "salus: sandbox log (tail)" in names
 
 
 @pytest.mark.acceptance
