@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sandbox.launcher import start_sandbox  # noqa: E402
+from support.sandboxes import start_sandbox  # noqa: E402
 
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -105,7 +105,7 @@ def main() -> int:
         cfg = tmp / "open-limits.yaml"
         cfg.write_text("rate_limits: {read_rps: 1000000, read_burst: 1000000, write_rps: 1000000, "
                        "write_burst: 1000000}\nllm_latency_ms: 0\n")
-        with start_sandbox("sidecar", tmp / "load", config=cfg, timeout=40) as h:
+        with start_sandbox("sidecar", tmp / "load", config_file=cfg, timeout=40) as h:
             import yaml
             prof = yaml.safe_load(h.profile_path.read_text())["sidecar"]
             base, token = prof["base_url"], prof["auth_token_write"]

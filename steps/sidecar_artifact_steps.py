@@ -103,7 +103,7 @@ def run_analyzer(context):
     audit = Path(w.s.audit_log) if w.s.audit_log and Path(w.s.audit_log).exists() else None
     try:
         summary = analyzer.run_analyzer(Path(w.s.analyzer), Path(w.s.status_json), audit, conc, w.s.load.token_mix,
-                                        w.s.timeouts.analyzer)
+                                        w.wait(w.s.timeouts.analyzer))
     except analyzer.AnalyzerUnavailable as e:
         raise Skip(str(e)) from None
     attach("attach-rate analyzer summary", json.dumps(summary, indent=2))

@@ -8,11 +8,11 @@ from support.sidecar.steps_support import skippable, state, world_of
 from support.sidecar.world import Skip
 
 
-def _trace(context, timeout):
+def _trace(context, budget):
     w = world_of(context)
     trace_id, resp = w.explained_chat("sentence")
     w.gw.ok(resp, 200, what="explained chat")
-    return w.gw.wait_terminal(trace_id, timeout)
+    return w.terminal(trace_id, budget)
 
 
 @given("the chaos control is cleared and a baseline trace completes")
@@ -22,7 +22,7 @@ def baseline(context):
     st = state(context)
     st["chaos"] = w.chaos()
     st["chaos"].disable_all()
-    status = _trace(context, w.s.timeouts.chaos_baseline)
+    status = _trace(context, "chaos_baseline")
     if status.get("state") != "complete":
         raise Skip(f"the baseline trace did not complete ({status.get('state')}, {status.get('error')}): "
                    "chaos cannot be judged")
@@ -38,7 +38,7 @@ def fail_attribution(context):
 
 @then("a new trace fails with the attribution chaos error")
 def fails(context):
-    status = _trace(context, world_of(context).s.timeouts.chaos)
+    status = _trace(context, "chaos")
     assert_that((status.get("state"), status.get("error")), equal_to(("failed", "chaos_fail_attribution")),
                 f"with fail-attribution at 100 % a new trace must fail with chaos_fail_attribution: {status}")
     state(context)["failed_status"] = status
@@ -63,6 +63,6 @@ def cleared(context):
 
 @then("a new trace completes again")
 def recovers(context):
-    status = _trace(context, world_of(context).s.timeouts.recovery)
+    status = _trace(context, "recovery")
     assert_that(status.get("state"), equal_to("complete"),
                 f"after chaos is disabled new traces must complete again (recovery): {status}")

@@ -125,7 +125,7 @@ def chat_answered(context):
 def degraded(context):
     w = world_of(context)
     st = state(context)
-    status = w.gw.wait_terminal(st["trace_id"], w.s.timeouts.trace)
+    status = w.terminal(st["trace_id"])
     assert_that(status.get("state"), equal_to("complete"), f"a soft spike degrades, it does not fail: {status}")
     assert_that(status.get("bp_level"), is_in((1, 2)), f"the status records no backpressure level: {status}")
     assert_that(status.get("bp_actions") or [], has_item("reduce-samples"),
@@ -136,7 +136,7 @@ def degraded(context):
 def shed(context):
     w = world_of(context)
     st = state(context)
-    status = w.gw.wait_terminal(st["trace_id"], w.s.timeouts.trace)
+    status = w.terminal(st["trace_id"])
     assert_that((status.get("state"), status.get("error")), equal_to(("shed", "backpressure_dropped")),
                 f"a hard spike sheds the job with error backpressure_dropped: {status}")
     e1 = w.explainer_metrics()

@@ -49,7 +49,7 @@ def answer_names_trace(context):
 def trace_completes(context):
     w = world_of(context)
     st = state(context)
-    status = w.gw.wait_terminal(st["trace_id"], w.s.timeouts.trace)
+    status = w.terminal(st["trace_id"])
     st["status"] = status
     assert_that(status.get("state"), equal_to("complete"),
                 f"trace {st['trace_id']} ended {status.get('state')} (error {status.get('error')})")
@@ -131,8 +131,8 @@ def hook_registered(context):
 def hook_delivered(context):
     w = world_of(context)
     st = state(context)
-    w.gw.wait_terminal(st["trace_id"], w.s.timeouts.trace)
-    w.receiver().wait_for(st["hook"], st["trace_id"], "complete", w.s.timeouts.webhook)
+    w.terminal(st["trace_id"])
+    w.receiver().wait_for(st["hook"], st["trace_id"], "complete", w.wait(w.s.timeouts.webhook))
 
 
 @when("tenant A asks for an explained chat at token granularity and cancels it at once")

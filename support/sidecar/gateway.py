@@ -29,12 +29,13 @@ def rand(n: int) -> str:
 
 
 class Gateway:
-    def __init__(self, settings: SidecarSettings, log: ExchangeLog) -> None:
+    def __init__(self, settings: SidecarSettings, log: ExchangeLog, timeout: float = 10.0) -> None:
         self.s = settings
         self.log = log
+        self.timeout = timeout
         self.unknown_token = "e2et-unknown-" + rand(16)
         log.redact.add(*settings.secrets(), self.unknown_token)
-        self.http = httpx.Client(base_url=settings.base_url, timeout=settings.timeouts.http, follow_redirects=False)
+        self.http = httpx.Client(base_url=settings.base_url, timeout=timeout, follow_redirects=False)
 
     def close(self) -> None:
         self.http.close()
@@ -64,7 +65,7 @@ class Gateway:
                 resp = self.http.send(req)
             except httpx.TimeoutException:
                 self.log.record(req, None, time.monotonic() - t0)
-                raise InfrastructureError(f"{method} {path} timed out after {self.s.timeouts.http:g}s: is the gateway "
+                raise InfrastructureError(f"{method} {path} timed out after {self.timeout:g}s: is the gateway "
                                           f"at {self.s.base_url} up (sidecar.base_url)?") from None
             except httpx.TransportError as e:
                 self.log.record(req, None, time.monotonic() - t0)

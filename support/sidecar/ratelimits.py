@@ -22,10 +22,10 @@ class Burst:
         return f"{self.sent} reads sent, statuses {self.statuses}"
 
 
-async def _burst(s: SidecarSettings, own: dict[str, str], other: dict[str, str], n: int) -> Burst:
+async def _burst(s: SidecarSettings, own: dict[str, str], other: dict[str, str], n: int, timeout: float) -> Burst:
     out = Burst()
     path = "/v1/traces/trc_e2et_ratelimit_probe/status"
-    async with httpx.AsyncClient(base_url=s.base_url, timeout=s.timeouts.http,
+    async with httpx.AsyncClient(base_url=s.base_url, timeout=timeout,
                                  limits=httpx.Limits(max_connections=50)) as http:
         async def one() -> None:
             r = await http.get(path, headers=own)
@@ -52,5 +52,6 @@ async def _burst(s: SidecarSettings, own: dict[str, str], other: dict[str, str],
     return out
 
 
-def burst_reads(s: SidecarSettings, own: dict[str, str], other: dict[str, str], n: int) -> Burst:
-    return asyncio.run(_burst(s, own, other, n))
+def burst_reads(s: SidecarSettings, own: dict[str, str], other: dict[str, str], n: int,
+                timeout: float = 10.0) -> Burst:
+    return asyncio.run(_burst(s, own, other, n, timeout))

@@ -15,17 +15,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ..durations import Seconds
+from ..packs import PackSettings
 
 
 class _M(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class SandboxInfo(_M):
-    control_url: str | None = None
-    log_file: str | None = None
-    data_dir: str | None = None
-    pid: int | None = None
 
 
 class RateLimits(_M):
@@ -79,7 +73,6 @@ class Timeouts(_M):
     recovery: Seconds = 120.0
     webhook: Seconds = 30.0
     stream: Seconds = 60.0
-    http: Seconds = 10.0
     analyzer: Seconds = 60.0
 
 
@@ -88,7 +81,10 @@ PATH_KEYS = ("status_json", "audit_log", "chaos_control", "helm_chart", "argocd_
              "karpenter_file", "openapi_file", "change_management_doc", "analyzer")
 
 
-class SidecarSettings(_M):
+class SidecarSettings(PackSettings):
+    """The ``sidecar:`` section; an unknown key is refused (a typo would silently do nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
     base_url: str
     metrics_gateway: str | None = None           # default: <base_url>/metrics
     metrics_explainer: str | None = None
@@ -118,7 +114,6 @@ class SidecarSettings(_M):
     backpressure: Backpressure = Field(default_factory=Backpressure)
     audit: Audit = Field(default_factory=Audit)
     timeouts: Timeouts = Field(default_factory=Timeouts)
-    sandbox: SandboxInfo | None = None
 
     @field_validator("base_url", "metrics_gateway", "metrics_explainer")
     @classmethod

@@ -11,14 +11,8 @@ from .world import SidecarWorld, Skip
 
 def world_of(context: Any) -> SidecarWorld:
     """The @sidecar world of this run (created on first use), bound to the current scenario."""
-    worlds = context.worlds
-    world = worlds.get("sidecar")
-    if world is None:
-        settings = getattr(context.settings, "sidecar", context.settings)
-        world = SidecarWorld(settings, context.run, context.run_cleanup)
-        worlds["sidecar"] = world
-    world.bind_scenario(getattr(context, "scenario_cleanup", None))
-    return world
+    from ..world import world_of as shared_world_of
+    return shared_world_of(context, "sidecar")
 
 
 def state(context: Any) -> dict[str, Any]:

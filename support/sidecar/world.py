@@ -7,14 +7,13 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import threading
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
-from ..http import ExchangeLog, Redactor
 from ..run import CleanupStack, RunContext
+from ..world import BaseWorld
 from . import hif, metrics
 from .files import AuditTail, ChaosControl, read_status_store
 from .gateway import TERMINAL, Gateway, rand
@@ -32,37 +31,23 @@ class Skip(Exception):
     """A dependency of the scenario is absent: the step skips the scenario with this reason."""
 
 
-class SidecarWorld:
+class SidecarWorld(BaseWorld):
     def __init__(self, settings: SidecarSettings, run: RunContext, run_cleanup: CleanupStack | None = None) -> None:
+        super().__init__(settings, run, run_cleanup)
         self.s = settings
-        self.run = run
-        self.run_cleanup = run_cleanup if run_cleanup is not None else CleanupStack()
-        self.scenario_cleanup: CleanupStack | None = None
-        self.redact = Redactor(settings.secrets())
-        self.exchanges = ExchangeLog(self.redact)
-        self.gw = Gateway(settings, self.exchanges)
-        self.created: dict[str, str] = {}            # trace id → kind that created it (this run only)
-        self._cache: dict[str, Any] = {}
-        self._lock = threading.RLock()
+        self.redact.add(*settings.secrets())          # the tokens inside auth_tokens_json, one by one
+        self.gw = Gateway(settings, self.exchanges, run.http_timeout)
 
-    # ---------------------------------------------------------------- scoping
-    def bind_scenario(self, stack: CleanupStack | None) -> None:
-        self.scenario_cleanup = stack
-
-    def _on_scenario_end(self, name: str, action: Callable[[], object]) -> None:
-        (self.scenario_cleanup if self.scenario_cleanup is not None else self.run_cleanup).push(name, action)
-
-    def once(self, key: str, make: Callable[[], T]) -> T:
-        with self._lock:
-            if key not in self._cache:
-                self._cache[key] = make()
-            return self._cache[key]
+    def wait(self, seconds: float) -> float:
+        """A wait budget from the profile, stretched by the run's timeout_multiplier."""
+        return self.run.deadline(seconds)
 
     def close(self) -> None:
         receiver = self._cache.get("receiver")
         if receiver is not None:
             receiver.close()
         self.gw.close()
+        super().close()
 
     # ---------------------------------------------------------------- traces
     def trace_id(self, granularity: str = "sentence") -> str:
@@ -73,8 +58,7 @@ class SidecarWorld:
                        trace_id: str | None = None) -> tuple[str, httpx.Response]:
         """An explained chat with this run's trace id; a non-terminal leftover is canceled at the end."""
         trace_id = trace_id or self.trace_id(granularity)
-        self.created.setdefault(trace_id, as_)
-        self._on_scenario_end(f"cancel {trace_id} if still running", lambda: self._cancel_if_running(trace_id, as_))
+        self.on_scenario(f"cancel {trace_id} if still running", lambda: self._cancel_if_running(trace_id, as_))
         resp = self.gw.chat(prompt, as_=as_, granularity=granularity, trace_id=trace_id)
         if resp.status_code >= 500:
             raise Skip(f"chat upstream error (LLM proxy not configured): HTTP {resp.status_code} {resp.text[:120]}")
@@ -88,11 +72,15 @@ class SidecarWorld:
     def completed_trace(self, granularity: str = "sentence") -> tuple[str, dict[str, Any]]:
         trace_id, resp = self.explained_chat(granularity)
         self.gw.ok(resp, 200, what=f"explained chat {trace_id}")
-        status = self.gw.wait_terminal(trace_id, self.s.timeouts.trace)
+        status = self.gw.wait_terminal(trace_id, self.wait(self.s.timeouts.trace))
         if status.get("state") != "complete":
             raise AssertionError(f"trace {trace_id} ended {status.get('state')} (error {status.get('error')}), "
                                  "not complete")
         return trace_id, status
+
+    def terminal(self, trace_id: str, budget: str = "trace", as_: str = "write") -> dict[str, Any]:
+        """The trace's terminal status, waited for within the profile's ``timeouts.<budget>``."""
+        return self.gw.wait_terminal(trace_id, self.wait(getattr(self.s.timeouts, budget)), as_)
 
     def graph(self, trace_id: str, as_: str = "write") -> httpx.Response:
         return self.gw.call("GET", f"/v1/traces/{trace_id}/graph", as_=as_)
@@ -114,7 +102,7 @@ class SidecarWorld:
             return None
 
     def follow_stream(self, trace_id: str, as_: str = "write") -> StreamResult:
-        return follow(self.s.base_url, trace_id, self.gw.auth(as_), self.s.timeouts.stream)
+        return follow(self.s.base_url, trace_id, self.gw.auth(as_), self.wait(self.s.timeouts.stream))
 
     # ---------------------------------------------------------------- webhooks
     def receiver(self) -> WebhookReceiver:
@@ -127,10 +115,10 @@ class SidecarWorld:
 
     # ---------------------------------------------------------------- metrics and files
     def gateway_metrics(self) -> metrics.Scrape:
-        return metrics.scrape(self.s.metrics_gateway, "sidecar.metrics_gateway", self.s.timeouts.http)
+        return metrics.scrape(self.s.metrics_gateway, "sidecar.metrics_gateway", self.run.http_timeout)
 
     def explainer_metrics(self) -> metrics.Scrape | None:
-        return metrics.try_scrape(self.s.metrics_explainer, self.s.timeouts.http)
+        return metrics.try_scrape(self.s.metrics_explainer, self.run.http_timeout)
 
     def status_store(self) -> dict[str, Any]:
         data = read_status_store(self.s.status_json) if self.s.status_json else None
@@ -154,7 +142,7 @@ class SidecarWorld:
                 ctl.disable_all()
             else:
                 ctl.path.write_text(before)
-        self._on_scenario_end("restore the chaos control file", restore)
+        self.on_scenario("restore the chaos control file", restore)
         return ctl
 
     # ---------------------------------------------------------------- load

@@ -1,14 +1,15 @@
-"""One stand-in for the whole test session, and its fault control (sandbox ↔ suite contract)."""
+"""One stand-in for the whole test session, and its fault switches (the pack's fault control)."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
-import yaml
 
-from sandbox.launcher import SandboxHandle, start_sandbox
+from support.sandboxes import SandboxHandle, start_sandbox
+from tests.acceptance.behave_runner import BehaveRun, FaultSwitch, run_behave
+
+FEATURES = Path(__file__).resolve().parents[2] / "features" / "sidecar"
 
 
 @pytest.fixture(scope="session")
@@ -17,32 +18,30 @@ def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]
         yield handle
 
 
-class FaultSwitch:
-    def __init__(self, profile: Path) -> None:
-        self.profile = yaml.safe_load(profile.read_text())["sidecar"]
-        self.http = httpx.Client(base_url=self.profile["sandbox"]["control_url"], timeout=10)
-
-    def on(self, name: str, param: object = None) -> dict:
-        r = self.http.put(f"faults/{name}", json={"param": param})
-        r.raise_for_status()
-        return r.json()
-
-    def off(self, name: str) -> None:
-        self.http.delete(f"faults/{name}").raise_for_status()
-
-    def clear(self) -> None:
-        self.http.delete("faults").raise_for_status()
-
-    def state(self) -> dict:
-        return self.http.get("faults").json()
-
-
 @pytest.fixture()
 def faults(sidecar: SandboxHandle) -> Iterator[FaultSwitch]:
-    switch = FaultSwitch(sidecar.profile_path)
+    switch = FaultSwitch("sidecar", sidecar.profile_path)
     switch.clear()
     try:
         yield switch
     finally:
         switch.clear()
-        switch.http.close()
+        switch.close()
+
+
+def feature(prefix: str) -> str:
+    (path,) = FEATURES.glob(f"{prefix}_*.feature")
+    return str(path)
+
+
+def statuses(run: BehaveRun) -> dict[str, str]:
+    """Scenario name → status, with Scenario Outline rows ("<name> -- @1.1 ") under their name."""
+    return {name.split(" -- @", 1)[0]: r.status for name, r in run.scenarios.items()}
+
+
+def messages(run: BehaveRun) -> dict[str, str]:
+    return {name.split(" -- @", 1)[0]: r.message for name, r in run.scenarios.items() if r.message}
+
+
+def run_specs(profile: Path, out: Path, *prefixes: str, env: dict[str, str] | None = None) -> BehaveRun:
+    return run_behave(profile, out, *[feature(p) for p in prefixes], tags="@sidecar", env=env)

@@ -15,7 +15,7 @@ import psutil
 import pytest
 import yaml
 
-from sandbox.launcher import start_sandbox
+from support.sandboxes import start_sandbox
 from support.processes import wait_gone
 
 REPO = Path(__file__).resolve().parents[2]
