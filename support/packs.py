@@ -4,7 +4,7 @@ A system is ``features/<name>/``, ``steps/<name>_*.py``, ``support/<name>/`` and
 plus one declaration — ``support/<name>/pack.py`` defining ``PACK``, an instance of a :class:`Pack`
 subclass — and one line in ``support/registry.py``. The lifecycle, the ``e2et`` command, parallel
 flows, soaks, the janitor, the summary and the Allure environment learn about a system only from
-here (docs/adding-a-system.md walks through it with Salus as the example).
+here (docs/adding-a-system.md walks through it with a worked example).
 """
 from __future__ import annotations
 

@@ -45,8 +45,10 @@ class SandboxHandle:
         return self.process.poll() is None
 
     def stop(self, grace: float = 8.0) -> None:
-        """Stop the sandbox's process group (broker, workers and pollers included)."""
+        """Stop the sandbox's process group (broker, workers and pollers included), then remove
+        its profile file: it holds the sandbox's generated secrets and is useless once it stopped."""
         stop_tree(self.process, grace)
+        self.profile_path.unlink(missing_ok=True)
 
     def __enter__(self) -> SandboxHandle:
         return self

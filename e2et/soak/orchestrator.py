@@ -85,7 +85,7 @@ def check_inputs(cfg: SoakConfig) -> list[dict[str, Any]]:
         phases = discover_phases(cfg.tags)
     except ValueError as e:
         raise SoakInputError(f"--tags {' '.join(cfg.tags)}: {e} (write one expression, "
-                             "e.g. '@salus and @feature:agent-installs')") from e
+                             "e.g. '@mypack and @feature:some-feature')") from e
     if not phases:
         raise SoakInputError(f"no feature matches --tags {' '.join(cfg.tags)}")
     if cfg.inject_at_phase and cfg.inject_at_phase not in {p.name for p in phases}:

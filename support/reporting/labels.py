@@ -1,4 +1,4 @@
-"""Allure labels from our Gherkin tags: ``@epic:salus @feature:… @story:… @severity:critical``.
+"""Allure labels from our Gherkin tags: ``@epic:<system> @feature:… @story:… @severity:critical``.
 
 Why here: allure-behave maps only ``@allure.label.*`` / bare severity tags and its listener ignores
 ``allure.dynamic.label``; our specs keep short business tags. So, once the scenario's Allure

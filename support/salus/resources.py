@@ -22,6 +22,11 @@ class Resources(TenantFamily):
     def delete(self, resource_id: str) -> None:
         self.api.delete(self._t(f"resources/{resource_id}"), expect=(204, 404))
 
+    def existing(self, ids: list[str]) -> list[str]:
+        """Those of ``ids`` the tenant still holds (read back, not assumed)."""
+        present = {r["resourceId"] for r in self.list()}
+        return [i for i in ids if i in present]
+
     def drain(self, select: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         """Delete every selected resource, safely while paging (see ``paging.drain``)."""
         return self._drain("resources", select, lambda r: self.delete(r["resourceId"]))
