@@ -94,6 +94,7 @@ def matrix_holds(context):
 def read_only_chat(context):
     w = world_of(context)
     st = state(context)
+    w.exclusive()               # an exact counter delta: no other flow's traffic meanwhile
     st["denied_trace"] = w.trace_id("sentence")
     st["audit"] = w.audit() if w.s.audit_log else None
     if st["audit"] is not None:
@@ -152,6 +153,7 @@ def refusal_audited(context):
 @when("tenant A reads trace status faster than its read limit allows")
 def read_burst(context):
     w = world_of(context)
+    w.exclusive()
     st = state(context)
     st["before"] = w.gateway_metrics()
     st["burst"] = burst_reads(w.s, w.gw.auth("write"), w.gw.auth("read"), w.s.rate_limits.read_burst + 60)

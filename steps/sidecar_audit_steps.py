@@ -62,6 +62,7 @@ def idempotent(context):
 @skippable
 def every_action(context):
     w, _ = _tail(context)
+    w.exclusive()
     st = state(context)
     trace_id, resp = w.explained_chat("token")
     w.gw.ok(resp, 200, what="explained chat")

@@ -39,6 +39,7 @@ def families_present(context):
 @when("tenant A reads the status of that trace {n:d} times and its graph {m:d} times")
 def read_n_times(context, n, m):
     w = world_of(context)
+    w.exclusive()
     st = state(context)
     st["before"] = w.gateway_metrics()
     for _ in range(n):
@@ -72,6 +73,7 @@ def templated_delta(context, n):
 @skippable
 def many_traces(context, n):
     w = world_of(context)
+    w.exclusive()
     st = state(context)
     st["before"] = w.gateway_metrics()
     ids = []

@@ -17,6 +17,7 @@ from ..world import BaseWorld
 from . import hif, metrics
 from .files import AuditTail, ChaosControl, read_status_store
 from .gateway import TERMINAL, Gateway, rand
+from .exclusive import DeploymentLock
 from .load import LoadResult, run_load
 from .settings import SidecarSettings
 from .sse import StreamResult, follow
@@ -37,6 +38,20 @@ class SidecarWorld(BaseWorld):
         self.s = settings
         self.redact.add(*settings.secrets())          # the tokens inside auth_tokens_json, one by one
         self.gw = Gateway(settings, self.exchanges, run.http_timeout)
+        self.lock = DeploymentLock(settings.base_url)
+        self._bound: Any = None
+
+    def bind_scenario(self, stack: CleanupStack | None) -> None:
+        """A new scenario holds the deployment shared until it ends (see exclusive.py)."""
+        super().bind_scenario(stack)
+        if stack is not None and stack is not self._bound:
+            self._bound = stack
+            self.lock.acquire(exclusive=False, timeout=self.wait(600))
+            stack.push("release the deployment lock", self.lock.release)
+
+    def exclusive(self) -> None:
+        """This scenario judges or changes global state: no other flow's scenario runs meanwhile."""
+        self.lock.acquire(exclusive=True, timeout=self.wait(600))
 
     def wait(self, seconds: float) -> float:
         """A wait budget from the profile, stretched by the run's timeout_multiplier."""
@@ -47,6 +62,7 @@ class SidecarWorld(BaseWorld):
         if receiver is not None:
             receiver.close()
         self.gw.close()
+        self.lock.close()
         super().close()
 
     # ---------------------------------------------------------------- traces
@@ -132,6 +148,7 @@ class SidecarWorld(BaseWorld):
 
     def chaos(self) -> ChaosControl:
         """The chaos file, restored to what it held before once the scenario ends."""
+        self.exclusive()
         ctl = ChaosControl(Path(self.s.chaos_control))
         if not ctl.writable():
             raise Skip(f"chaos control {ctl.path} is not writable (sidecar.chaos_control)")
@@ -155,6 +172,8 @@ class SidecarWorld(BaseWorld):
 
     def load_scrapes(self) -> tuple[metrics.Scrape, metrics.Scrape | None, LoadResult, metrics.Scrape,
                                     metrics.Scrape | None]:
+        self.exclusive()
+
         def make() -> tuple:
             g0, e0 = metrics.try_scrape(self.s.metrics_gateway), self.explainer_metrics()
             result = self.load()
