@@ -4,33 +4,21 @@ Spawned only from the sandbox's main thread (Linux sends the parent-death signal
 spawning *thread* ends, and the main thread lives as long as the sandbox)."""
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Callable, Mapping
 
+from sandbox.kafka import _child_setup
 from support.processes import stop_tree
 
-_PR_SET_PDEATHSIG = 1
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def child_setup() -> Callable[[], None]:
-    parent = os.getpid()
-
-    def setup() -> None:
-        os.setsid()
-        if sys.platform.startswith("linux"):
-            try:
-                ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-            except (OSError, AttributeError):
-                pass
-            if os.getppid() != parent:
-                os._exit(1)
-    return setup
+    """Own session, SIGKILL on the sandbox's death (the shared broker spawner's ``preexec_fn``)."""
+    return _child_setup(os.getpid())
 
 
 class PythonChild:

@@ -80,6 +80,12 @@ class SidecarWorld(BaseWorld):
             raise Skip(f"chat upstream error (LLM proxy not configured): HTTP {resp.status_code} {resp.text[:120]}")
         return trace_id, resp
 
+    def accepted_chat(self, granularity: str = "sentence", prompt: str = PROMPT) -> str:
+        """An explained chat of tenant A that must be answered 200; its trace id."""
+        trace_id, resp = self.explained_chat(granularity, prompt=prompt)
+        self.gw.ok(resp, 200, what=f"explained chat {trace_id}")
+        return trace_id
+
     def _cancel_if_running(self, trace_id: str, as_: str) -> None:
         r = self.gw.call("GET", f"/v1/traces/{trace_id}/status", as_=as_, retry_429=False)
         if r.status_code == 200 and r.json().get("state") not in TERMINAL:
