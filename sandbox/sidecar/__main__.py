@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -72,11 +73,24 @@ async def _run(args: argparse.Namespace, cfg: SandboxConfig) -> int:
         for name, url in sorted(sandbox.urls.items()):
             print(f"  {name:<18} {url}")
         print(f"profile written to {args.profile_out}; Ctrl-C stops the sandbox", flush=True)
+    watchdog = asyncio.create_task(_orphan_watch(stop))
     try:
         await stop.wait()
     finally:
+        watchdog.cancel()
         await sandbox.stop()
     return 0
+
+
+async def _orphan_watch(stop: asyncio.Event, every: float = 0.5) -> None:
+    """Stop when the process that started us is gone (a suite killed by SIGKILL or a broken pipe
+    runs no cleanup): an orphaned stand-in would otherwise keep its ports and children forever."""
+    parent = os.getppid()
+    while not stop.is_set():
+        await asyncio.sleep(every)
+        if os.getppid() != parent:
+            logging.getLogger("sandbox.sidecar").warning("parent %s is gone: stopping", parent)
+            stop.set()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -107,3 +107,19 @@ def test_artifact_faults_rewrite_the_copy_and_restore_it(sidecar, faults):
     assert "/v2/" in openapi.read_text()
     faults.off("path-outside-v1")
     assert openapi.read_text() == pristine
+
+
+def test_an_orphaned_stand_in_stops_itself(tmp_path):
+    """A suite killed outright (SIGKILL, a broken pipe) runs no cleanup: the stand-in notices."""
+    prof = tmp_path / "p.yaml"
+    code = (f"import subprocess, sys; p = subprocess.Popen([sys.executable, '-m', 'sandbox.sidecar', 'up', "
+            f"'--quiet', '--profile-out={prof}'], start_new_session=True); print(p.pid, flush=True); "
+            "import signal; signal.pause()")
+    parent = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    pid = int(parent.stdout.readline())
+    from support.waiting import poll
+    poll(prof.exists, 40, "the stand-in's profile")
+    kids = _children(pid)
+    parent.kill()
+    parent.wait(5)
+    assert wait_gone([pid, *kids], 15) == [], "an orphaned stand-in kept running"
