@@ -1,4 +1,4 @@
-@sidecar @needs:tenants
+@sidecar @epic:sidecar @feature:access-control @severity:critical @needs:tenants
 Feature: Access control, the scope matrix and per-tenant rate limits
   Every route of the trace API admits only callers whose token carries the scope the route needs.
   A refused request changes nothing, is counted and lands in the audit log. A tenant that calls

@@ -1,4 +1,4 @@
-@sidecar
+@sidecar @epic:sidecar @feature:trace-workflow @severity:blocker
 Feature: Asynchronous explanation of a chat, from request to graph
   A chat asked with the explain mode is answered at once and explained afterwards: its trace
   moves through its stages to completion, serves a valid HIF v1 graph, reports progress on its

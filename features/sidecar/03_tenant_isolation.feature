@@ -1,4 +1,4 @@
-@sidecar @needs:tenants
+@sidecar @epic:sidecar @feature:tenant-isolation @severity:blocker @needs:tenants
 Feature: Tenant isolation and an immutable owner
   A trace belongs to the tenant that created it: another tenant can neither see it nor act on it,
   and the owner recorded in the status store never changes.

@@ -1,4 +1,4 @@
-@sidecar
+@sidecar @epic:sidecar @feature:observability @severity:normal
 Feature: Metrics that operators can trust
   The gateway and the explainer export the specified metric families; counters move by exactly
   the traffic that happened, and no label ever carries a trace id, so the series stay bounded.
@@ -10,6 +10,7 @@ Feature: Metrics that operators can trust
     Given a completed trace of tenant A
     Then the gateway's metrics hold every specified family, with request duration as a histogram
 
+  @needs:tenant_a
   Scenario: Counters move by exactly this scenario's traffic
     Given a completed trace of tenant A
     When tenant A reads the status of that trace 3 times and its graph 2 times

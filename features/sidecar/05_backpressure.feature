@@ -1,4 +1,4 @@
-@sidecar
+@sidecar @epic:sidecar @feature:backpressure @severity:critical
 Feature: Backpressure under load keeps chats fast and explanations coming
   Under a load above the write limit the gateway sheds chats with a retry hint, and the
   explanations of the chats it accepted still arrive. When the explanation lane is overloaded,

@@ -1,4 +1,4 @@
-@sidecar
+@sidecar @epic:sidecar @feature:slo @severity:critical
 Feature: Explanation latency objectives under load
   Measured from the chat's answer to the first status that shows the trace ended, the 95th
   percentile stays within the objective of its granularity.

@@ -1,4 +1,4 @@
-@sidecar @needs:helm
+@sidecar @epic:sidecar @feature:deploy-artifacts @severity:normal @needs:helm
 Feature: The system's deploy artifacts
   The chart renders with Helm into the objects the system needs, and the GitOps application
   deploys that very chart.

@@ -1,4 +1,4 @@
-@sidecar
+@sidecar @epic:sidecar @feature:autoscaling @severity:normal
 Feature: Autoscaling policies agree with each other
   The explainer's autoscaling bounds are stated in several places; they must agree, and the
   cluster must offer the node pools the workloads ask for.

@@ -1,4 +1,4 @@
-@sidecar @needs:chaos
+@sidecar @epic:sidecar @feature:chaos-recovery @severity:critical @needs:chaos
 Feature: Recovery from injected failures
   With attribution failing on purpose, new traces fail with the specified error and are counted
   as failed; once the chaos is switched off, new traces complete again.

@@ -1,4 +1,4 @@
-@sidecar @needs:analyzer
+@sidecar @epic:sidecar @feature:capacity @severity:minor @needs:analyzer
 Feature: Capacity against the attach rate
   The system's attach-rate analyzer reads this run's status store and audit log; its replica
   recommendation for the run's concurrency must fit the chart's autoscaling bounds.

@@ -1,4 +1,4 @@
-@sidecar @needs:audit_log
+@sidecar @epic:sidecar @feature:audit-pii @severity:critical @needs:audit_log
 Feature: An audit log without personal data or credentials
   Every security-relevant action lands in the audit log with the right tenant; personal data in
   prompts is masked there, and no credential is ever written.

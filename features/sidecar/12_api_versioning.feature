@@ -1,4 +1,4 @@
-@sidecar
+@sidecar @epic:sidecar @feature:api-versioning @severity:normal
 Feature: API versioning and change management
   The public API lives under /v1, the change rules are written down, and graphs declare the
   frozen HIF version at runtime.

@@ -8,6 +8,7 @@ from .settings import SidecarSettings
 HOW_TO_ENABLE = {
     "tenants": "the read-only tenant-B token and both tenants (E2ET_SIDECAR__AUTH_TOKEN_READ, sidecar.tenant_a, "
                "sidecar.tenant_b) — RBAC checks need them",
+    "tenant_a": "tenant A's id (sidecar.tenant_a): per-tenant counters are judged by it",
     "tenant_b_write": "a tenant-B token with traces:write (E2ET_SIDECAR__AUTH_TOKEN_B_WRITE) for the "
                       "immutability probe",
     "status_store": "the StatusStore JSON path (sidecar.status_json) — StatusStore path unavailable",
@@ -30,6 +31,8 @@ HOW_TO_ENABLE = {
 
 def capabilities(s: SidecarSettings) -> set[str]:
     caps: set[str] = set()
+    if s.tenant_a:
+        caps.add("tenant_a")
     if s.token("read") and s.tenant_a and s.tenant_b:
         caps.add("tenants")
         if s.token("b_write"):
