@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -44,19 +45,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _wait_forwarding_signals(proc: subprocess.Popen) -> int:
     """Forward SIGINT/SIGTERM to the child so its cleanups run, then mirror its exit code."""
     def forward(signum: int, _frame: object) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signum)
-        except ProcessLookupError:
-            pass
     old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         rc = proc.wait()
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-    if rc < 0:
-        return {signal.SIGINT: exitcodes.INTERRUPTED, signal.SIGTERM: exitcodes.TERMINATED}.get(-rc, 1)
-    return rc
+    return exitcodes.of_child(rc)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -167,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("behave_args", nargs=argparse.REMAINDER, help="-- extra behave arguments for every run")
     srv.set_defaults(func=cmd_serve)
 
-    from .soak.cli import add_parsers as add_soak_parsers   # `soak` and `compare` (e2et/soak/cli.py)
+    from .soak.cli import add_parsers as add_soak_parsers  # `soak` and `compare` (e2et/soak/cli.py)
     add_soak_parsers(sub)
     return p
 

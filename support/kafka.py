@@ -16,19 +16,20 @@ genuine event when the harness's clock runs ahead of the producers'.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hamcrest import equal_to
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 from hamcrest.core.matcher import Matcher
 from hamcrest.core.string_description import StringDescription
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 
 from .durations import Seconds
 from .errors import InfrastructureError, WaitTimeout
@@ -79,7 +80,7 @@ class Expectation:
     description: str = ""
 
     @classmethod
-    def of(cls, description: str = "", **fields: Any) -> "Expectation":
+    def of(cls, description: str = "", **fields: Any) -> Expectation:
         """Keyword form; ``a__b`` stands for the path ``a.b``."""
         return cls({k.replace("__", "."): v if isinstance(v, Matcher) else equal_to(v) for k, v in fields.items()},
                    description)
@@ -127,7 +128,8 @@ class _Predicate:
         return []
 
     def describe(self) -> str:
-        what = _describe(self.check) if isinstance(self.check, Matcher) else getattr(self.check, "__name__", "predicate")
+        what = (_describe(self.check) if isinstance(self.check, Matcher)
+                else getattr(self.check, "__name__", "predicate"))
         return f"{self.description} ({what})" if self.description else what
 
 
@@ -281,10 +283,8 @@ class TopicWatcher:
 
     def close(self) -> None:
         if self._consumer is not None:
-            try:
+            with contextlib.suppress(Exception):     # closing must never fail a cleanup
                 self._consumer.close()
-            except Exception:  # noqa: BLE001 — closing must never fail a cleanup
-                pass
             self._consumer = None
 
     def __enter__(self) -> TopicWatcher:

@@ -7,6 +7,7 @@ escaped it (re-parented or in a new session), found with psutil.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,10 +20,8 @@ import psutil
 def _signal_group(pgid: int | None, sig: int) -> None:
     if pgid is None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def family(pid: int, pgid: int | None = None) -> list[psutil.Process]:
@@ -55,14 +54,10 @@ def stop_tree(proc: subprocess.Popen | None, grace: float = 5.0, pgid: int | Non
     strays = family(proc.pid, pgid)
     if proc.poll() is None:
         _signal_group(pgid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             proc.terminate()
-        except ProcessLookupError:
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
     _signal_group(pgid, signal.SIGKILL)
     try:
         proc.wait(3)
@@ -71,10 +66,8 @@ def stop_tree(proc: subprocess.Popen | None, grace: float = 5.0, pgid: int | Non
         proc.wait(3)
     leftovers = {p.pid: p for p in strays + family(proc.pid, pgid)}
     for p in leftovers.values():
-        try:
+        with contextlib.suppress(psutil.Error):
             p.kill()
-        except psutil.Error:
-            pass
     psutil.wait_procs(list(leftovers.values()), timeout=2)
     return proc.returncode
 
@@ -131,8 +124,6 @@ def tree_rss(pid: int | None) -> int:
         return 0
     total = 0
     for p in procs:
-        try:
+        with contextlib.suppress(psutil.Error):
             total += p.memory_info().rss
-        except psutil.Error:
-            pass
     return total

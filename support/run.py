@@ -16,9 +16,9 @@ import string
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .errors import ConfigError
 
@@ -50,7 +50,7 @@ def new_run_id(now: float | None = None) -> str:
 
 def run_id_time(run_id: str) -> dt.datetime:
     """When a run started, read from its id (the janitor's age rule)."""
-    return dt.datetime.fromtimestamp(int(run_id[:6], 36), dt.timezone.utc)
+    return dt.datetime.fromtimestamp(int(run_id[:6], 36), dt.UTC)
 
 
 def parse_run_id(name: str) -> str | None:
@@ -117,7 +117,7 @@ class RunContext:
 
     def stamp(self) -> dict[str, str]:
         """Metadata put on everything that takes metadata: the janitor's second way to spot leftovers."""
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         return {STAMP_KEY: self.run_id, CREATED_KEY: now.isoformat().replace("+00:00", "Z")}
 
     def temp_root(self) -> Path:

@@ -142,7 +142,7 @@ class Sandboxes:
     def sections(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for handle in self.handles.values():
-            config._merge(data, handle.section())
+            config.merge(data, handle.section())
         return data
 
     def profile_env(self, env: Mapping[str, str] | None = None) -> dict[str, str]:

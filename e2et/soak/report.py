@@ -50,17 +50,20 @@ def render_markdown(a: dict[str, Any], plots: list[Path]) -> str:
     lines += ["", "## Regressions", ""]
     if a.get("regressions"):
         for f in a["regressions"]:
-            lines.append(f"- **{f['group']} {f['name']}** {f['percentile']}: {_s(f['baseline'])} s → {_s(f['current'])} s")
+            lines.append(f"- **{f['group']} {f['name']}** {f['percentile']}: "
+                         f"{_s(f['baseline'])} s → {_s(f['current'])} s")
     else:
         lines.append("None flagged" + ("" if a.get("baseline") else " (no baseline given)") + ".")
     lines += ["", "## Injected failures", ""]
     if a.get("injections"):
-        lines += ["| cycle | fault | phase | cycle failed | failed scenarios (attributed to the fault) | first cause | recovered in |",
+        lines += ["| cycle | fault | phase | cycle failed | failed scenarios (attributed to the fault) | first cause "
+                  "| recovered in |",
                   "|---|---|---|---|---|---|---|"]
         for i in a["injections"]:
             lines.append(f"| {i['cycle']} | {i['fault']} | {i['phase'] or 'whole cycle'} | "
                          f"{'yes' if i['failed'] else '**no — fault had no effect**'} | "
-                         f"{'; '.join(i['failed_scenarios']) or '—'} | {_cause(i)} | {i['recovered_in_cycle'] or '—'} |")
+                         f"{'; '.join(i['failed_scenarios']) or '—'} | {_cause(i)} | "
+                         f"{i['recovered_in_cycle'] or '—'} |")
     else:
         lines.append("None.")
     if a.get("unattributed_failures"):

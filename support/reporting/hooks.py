@@ -13,7 +13,8 @@ import logging
 import os
 import time
 import traceback
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .. import packs
 from . import capabilities, environment_info, evidence, history, labels
@@ -53,7 +54,7 @@ def _process_age() -> float:
     try:
         import psutil
         return max(0.0, time.time() - psutil.Process().create_time())
-    except Exception:
+    except Exception:  # noqa: BLE001 — a timing figure must never fail the run
         return 0.0
 
 
@@ -109,7 +110,7 @@ def before_scenario(context: Any, scenario: Any) -> None:
     settings = getattr(context, "settings", None)
     pack = packs.pack_of_tags(scenario.effective_tags)
     caps = (getattr(context, "capabilities", None) or {}).get(pack.name) if pack is not None else None
-    if caps is not None and getattr(scenario, "status", None) is not None \
+    if pack is not None and caps is not None and getattr(scenario, "status", None) is not None \
             and getattr(scenario.status, "name", "") != "skipped":
         reason = capabilities.skip_reason(scenario.effective_tags, caps, getattr(settings, "profile", "?"),
                                           pack.how_to_enable)
@@ -206,7 +207,7 @@ def after_all(context: Any) -> None:
     if ended is not None:
         summary.phases["teardown"] = round(time.monotonic() - ended, 3)
     try:
-        jpath, mpath = summary.write(summary_dir(), redactor(context))
+        _jpath, mpath = summary.write(summary_dir(), redactor(context))
         c = summary.counts()
         print(f"e2et: summary {mpath} ({c['PASS']} passed, {c['FAIL']} failed, {c['BROKEN']} broken, "
               f"{c['SKIP']} skipped)", flush=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .categories import classify
 
@@ -41,8 +42,8 @@ def outcome_of(scenario: Any, redact: Callable[[str], str], evidence: int = 0) -
     """Translate behave's scenario (after it ran) into a summary row."""
     status_name = getattr(scenario.status, "name", str(scenario.status))
     tags = sorted(str(t) for t in scenario.effective_tags)
-    base = dict(feature=str(scenario.feature.name), name=str(scenario.name), duration_s=round(scenario.duration or 0.0, 3),
-                tags=tags, evidence=evidence)
+    base: dict[str, Any] = dict(feature=str(scenario.feature.name), name=str(scenario.name),
+                                duration_s=round(scenario.duration or 0.0, 3), tags=tags, evidence=evidence)
     if status_name == "passed":
         return ScenarioOutcome(status="PASS", **base)
     if status_name in ("skipped", "untested"):
@@ -93,7 +94,7 @@ class Summary:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        return {"started": dt.datetime.fromtimestamp(self.started, dt.timezone.utc).isoformat(timespec="seconds"),
+        return {"started": dt.datetime.fromtimestamp(self.started, dt.UTC).isoformat(timespec="seconds"),
                 "duration_s": round(time.time() - self.started, 3), "counts": self.counts(),
                 "phases_s": self.phases, "environment": self.environment,
                 "scenarios": [asdict(o) for o in self.outcomes]}
@@ -129,7 +130,8 @@ def render_markdown(data: dict[str, Any]) -> str:
                       f"  - step: `{s['failed_step']}`",
                       f"  - {_cell(' '.join(msg[:3]))[:400]}"]
         lines.append("")
-    lines += ["## Scenarios", "", "| status | feature | scenario | time | reason / first failure |", "|---|---|---|---|---|"]
+    lines += ["## Scenarios", "", "| status | feature | scenario | time | reason / first failure |",
+              "|---|---|---|---|---|"]
     for s in data["scenarios"]:
         why = s.get("reason") or (f"{s['failed_step']}: {(s['message'] or '').splitlines()[0] if s['message'] else ''}"
                                   if s["status"] in ("FAIL", "BROKEN") else "")
@@ -184,6 +186,6 @@ def render_combined(data: dict[str, Any]) -> str:
                 broke.append(f"- **{sc['status']}** [{f['run_id']}] {sc['feature']} › {sc['name']} — "
                              f"`{sc.get('failed_step')}`: {_cell(' '.join(first))[:300]}")
     if broke:
-        lines += ["", "## Where it broke", ""] + broke
+        lines += ["", "## Where it broke", "", *broke]
     lines += ["", "Combined Allure results: `reports/allure-results/` (`e2et report`).", ""]
     return "\n".join(lines)

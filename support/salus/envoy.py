@@ -100,13 +100,13 @@ class EnvoyProcess:
         _deep_update(cfg, self.settings.envoy.extra_config or {})
         return cfg
 
-    def start(self) -> "EnvoyProcess":
+    def start(self) -> EnvoyProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             yaml.safe_dump(self._config(), fh)
-        cmd = envoy_command(self.settings, self.workdir) + ["run", f"--config={self.config_path}"]
-        self._log = open(self.log_path, "ab")
+        cmd = [*envoy_command(self.settings, self.workdir), "run", f"--config={self.config_path}"]
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 — the child writes to it until stop() closes it
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True, cwd=str(Path(__file__).resolve().parents[2]))
         self._pgid = self.proc.pid          # start_new_session: the child leads its own group

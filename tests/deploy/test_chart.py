@@ -10,8 +10,7 @@ import yaml
 pytest.importorskip("helm_python", reason="pip install -e '.[test]' (helm-python-sdk)")
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
-from .chart_support import (ENVIRONMENTS, by_kind, documents, env_values, job_spec, pod_spec,  # noqa: E402
-                            render, set_path)
+from .chart_support import ENVIRONMENTS, by_kind, documents, env_values, job_spec, pod_spec, render, set_path  # noqa: E402
 
 K8S_VERSION = "1.30"
 CANARY = "CANARY-s3cr3t-value-0451"

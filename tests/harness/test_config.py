@@ -149,7 +149,7 @@ def test_literal_secret_in_real_profile_is_refused(tmp_path: Path, real_profile_
 
 def test_literal_go_secret_key_is_refused(tmp_path: Path) -> None:
     cfg = write_yaml(tmp_path / "c.yaml", {"regular.api.key": "leaked"})
-    with pytest.raises(ConfigError, match="regular.api_key is a secret.*E2ET_REGULAR_API_KEY"):
+    with pytest.raises(ConfigError, match=r"regular\.api_key is a secret.*E2ET_REGULAR_API_KEY"):
         load_settings("x", {"E2ET_CONFIG": str(cfg)})
 
 
@@ -180,13 +180,13 @@ def test_unknown_key_and_bad_values(tmp_path: Path, real_profile_data: dict) -> 
     with pytest.raises(ConfigError, match="unknown key 'evnts'"):
         load_settings("custom", {**KEY, "E2ET_CONFIG": str(cfg)})
     cfg = write_yaml(tmp_path / "d.yaml", real_profile_data)
-    with pytest.raises(ConfigError, match="events.format"):
+    with pytest.raises(ConfigError, match=r"events\.format"):
         load_settings("custom", {**KEY, "E2ET_CONFIG": str(cfg), "E2ET_EVENTS__FORMAT": "xml"})
     with pytest.raises(ConfigError, match="not host:port"):
         load_settings("custom", {**KEY, "E2ET_CONFIG": str(cfg), "E2ET_KAFKA_BROKERS": "nohost"})
     with pytest.raises(ConfigError, match="unknown setting section 'evnts'"):
         load_settings("custom", {**KEY, "E2ET_CONFIG": str(cfg), "E2ET_EVNTS__TIMEOUT": "1"})
-    with pytest.raises(ConfigError, match="missing file|not found"):
+    with pytest.raises(ConfigError, match=r"missing file|not found"):
         load_settings("custom", {**KEY, "E2ET_CONFIG": str(tmp_path / "nope.yaml")})
 
 

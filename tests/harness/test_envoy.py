@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from support.config import load_settings
-from support.salus.settings import SalusSettings
-from support.processes import wait_gone
-from support.salus.envoy import EnvoyProcess, envoy_command
 from support.errors import ConfigError
+from support.processes import wait_gone
 from support.run import CleanupStack, RunContext
+from support.salus.envoy import EnvoyProcess, envoy_command
+from support.salus.settings import SalusSettings
 
 from .conftest import SANDBOX_PROFILE, write_yaml
 
@@ -116,6 +116,6 @@ def test_layout_helpers_and_executable_errors(tmp_path: Path) -> None:
         tmp_path / "w" / "data" / "agents" / "TELEGRAF" / "1.13.2" / "bin" / "telegraf"
     assert envoy.current_link("TELEGRAF") == tmp_path / "w" / "data" / "agents" / "TELEGRAF" / "CURRENT"
     assert envoy.installed_agents() == []
-    with pytest.raises(ConfigError, match="envoy.executable /nonexistent/envoy"):
+    with pytest.raises(ConfigError, match=r"envoy\.executable /nonexistent/envoy"):
         envoy_command(envoy.settings, tmp_path)
     assert envoy_command(_settings(tmp_path, command=["a", "b"]), tmp_path) == ["a", "b"]

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.sandboxes import start_sandbox
 from support.reporting.environment_info import ALLURE_CLI, chromium_binary
 from support.reporting.scan import scan_text, scan_tree
+from support.sandboxes import start_sandbox
 from tests.acceptance.behave_runner import FaultSwitch
 
 REPO = Path(__file__).resolve().parents[2]
