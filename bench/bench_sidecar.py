@@ -33,7 +33,8 @@ from support.sandboxes import start_sandbox  # noqa: E402
 
 WRK_SCRIPT = """
 wrk.method = "POST"
-wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Explain how the circuit answers."}],"stream":false}'
+wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Explain how the circuit answers."}],'
+  .. '"stream":false}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer %s"
 done = function(summary, latency, requests)

@@ -95,7 +95,7 @@ def actions_audited(context):
 def no_credentials(context):
     w = world_of(context)
     tail = state(context)["tail"]
-    leaks = credential_leaks(tail.raw_lines(), w.s.secrets() + [w.gw.unknown_token])
+    leaks = credential_leaks(tail.raw_lines(), [*w.s.secrets(), w.gw.unknown_token])
     assert_that(leaks, empty(), "the audit log holds credentials")
 
 

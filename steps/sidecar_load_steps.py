@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from behave import given, then, when
-from hamcrest import assert_that, empty, greater_than, has_item, is_in, is_not, less_than_or_equal_to, equal_to
+from hamcrest import assert_that, empty, equal_to, greater_than, has_item, is_in, is_not, less_than_or_equal_to
 
 from support.sidecar.load_checks import bp_signals, offered_over_limit, sample_graph_problems
 from support.sidecar.steps_support import attach, skippable, state, world_of

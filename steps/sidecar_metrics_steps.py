@@ -4,10 +4,10 @@ from __future__ import annotations
 from behave import given, then, when
 from hamcrest import assert_that, empty, equal_to, greater_than, less_than
 
+from support.errors import InfrastructureError
 from support.sidecar.metrics import EXPLAINER_FAMILIES, GATEWAY_FAMILIES
 from support.sidecar.steps_support import skippable, state, world_of
 from support.sidecar.world import Skip
-from support.errors import InfrastructureError
 
 
 @given("the gateway exports metrics")

@@ -163,6 +163,7 @@ def openapi_paths(path: Path) -> list[str]:
 def change_doc_missing(path: Path) -> list[str]:
     """The plan's check on lower-cased text: adr; freeze; deprecation|sunset|90; /v1|api v1."""
     text = Path(path).read_text(errors="replace").lower()
-    rules = {"ADR": ("adr",), "freeze": ("freeze",), "deprecation (or sunset / 90 days)": ("deprecation", "sunset", "90"),
+    rules = {"ADR": ("adr",), "freeze": ("freeze",),
+             "deprecation (or sunset / 90 days)": ("deprecation", "sunset", "90"),
              "/v1 stability": ("/v1", "api v1")}
     return [name for name, words in rules.items() if not any(w in text for w in words)]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .settings import Audit
 
@@ -15,7 +16,7 @@ PII_PROMPT = "Mail ann.lee@example.org, call +1 (415) 555-2671, card 41111111111
 
 
 def _numbers(a: Audit) -> re.Pattern[str]:
-    return re.compile(r"(?<!\d)\d{%d,}(?!\d)" % a.min_digits)
+    return re.compile(rf"(?<!\d)\d{{{a.min_digits},}}(?!\d)")
 
 
 def scrub(text: str, a: Audit) -> str:

@@ -23,6 +23,7 @@ class DeploymentLock:
         self.mode: int | None = None
 
     def _try(self, mode: int) -> bool:
+        assert self.fd is not None
         try:
             fcntl.flock(self.fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -47,14 +47,17 @@ class AuditTail:
 
     def events(self) -> tuple[list[dict[str, Any]], list[str]]:
         """(parsed lines, lines that are not a JSON object)."""
-        parsed, bad = [], []
+        parsed: list[dict[str, Any]] = []
+        bad: list[str] = []
         for line in self.raw_lines():
             try:
                 obj = json.loads(line)
             except ValueError:
+                obj = None
+            if isinstance(obj, dict):
+                parsed.append(obj)
+            else:
                 bad.append(line[:200])
-                continue
-            (parsed if isinstance(obj, dict) else bad).append(obj if isinstance(obj, dict) else line[:200])
         return parsed, bad
 
 

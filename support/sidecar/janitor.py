@@ -20,7 +20,7 @@ def cancel_stale_traces(s: SidecarSettings, run: RunContext, older_than: dt.time
     store = read_status_store(s.status_json) if s.status_json else None
     if not store:
         return counts
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     stale = []
     for trace_id, item in store.items():
         rid = parse_run_id(trace_id.replace("trc_", "", 1))

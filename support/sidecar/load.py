@@ -64,8 +64,8 @@ class LoadResult:
         c4 = sum(v for k, v in self.statuses.items() if 400 <= k < 500)
         c5 = sum(v for k, v in self.statuses.items() if k >= 500) + self.transport_errors
         ms = [x * 1000 for x in self.chat_latencies]
-        done = [t for t in self.traces if t.state == "complete" and t.latency is not None]
-        by = {g: [t.latency * 1000 for t in done if t.granularity == g] for g in ("sentence", "token")}
+        done = [(t, t.latency) for t in self.traces if t.state == "complete" and t.latency is not None]
+        by = {g: [lat * 1000 for t, lat in done if t.granularity == g] for g in ("sentence", "token")}
         states: dict[str, int] = {}
         for t in self.traces:
             states[str(t.state)] = states.get(str(t.state), 0) + 1
@@ -113,7 +113,7 @@ class _Http:
         self.engine, self.base = engine, base_url.rstrip("/")
         self.plan = plan
 
-    async def __aenter__(self) -> "_Http":
+    async def __aenter__(self) -> _Http:
         n = self.plan.concurrency + 50
         if self.engine == "httpx":
             self.hx = httpx.AsyncClient(base_url=self.base, timeout=self.plan.timeout,
@@ -132,19 +132,17 @@ class _Http:
     async def send(self, method: str, path: str, headers: dict[str, str], body: Any = None
                    ) -> tuple[int, dict[str, str], Any]:
         if self.engine == "httpx":
-            r = await self.hx.request(method, path, json=body, headers=headers)
-            try:
-                data = r.json() if r.content else None
-            except ValueError:
-                data = None
-            return r.status_code, dict(r.headers), data
-        async with self.ah.request(method, self.base + path, json=body, headers=headers) as r:
-            raw = await r.read()
-            try:
-                data = json.loads(raw) if raw else None
-            except ValueError:
-                data = None
-            return r.status, dict(r.headers), data
+            hr = await self.hx.request(method, path, json=body, headers=headers)
+            return hr.status_code, dict(hr.headers), _json(hr.content)
+        async with self.ah.request(method, self.base + path, json=body, headers=headers) as ar:
+            return ar.status, dict(ar.headers), _json(await ar.read())
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
 
 
 TRANSPORT_ERRORS = (httpx.HTTPError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
@@ -208,7 +206,7 @@ async def _run(base_url: str, token: str, tenant: str | None, plan: Load, seed: 
                 result.statuses[status] = result.statuses.get(status, 0) + 1
                 if status == 429 and len(result.retry_after) < 1000:
                     result.retry_after.append(rheaders.get("Retry-After") or rheaders.get("retry-after") or "")
-                if attach and status == 200:
+                if trace_id is not None and status == 200:
                     t = Trace(trace_id, gran, done)
                     result.traces.append(t)
                     pollers.append(asyncio.create_task(poll_trace(t)))

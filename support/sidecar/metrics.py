@@ -5,8 +5,8 @@ Parsed with ``prometheus_client.parser`` (the reference implementation of the te
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -30,7 +30,7 @@ class Scrape:
     samples: list[tuple[str, dict[str, str], float]] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, text: str) -> "Scrape":
+    def parse(cls, text: str) -> Scrape:
         out = cls(text)
         for line in text.splitlines():
             if line.startswith("# TYPE "):

@@ -47,8 +47,9 @@ async def _burst(s: SidecarSettings, own: dict[str, str], other: dict[str, str],
         cap = 3 * n + 100
         while out.rejected == 0 and out.sent < cap:
             await asyncio.gather(*(one() for _ in range(min(n, 50))))
-        other_r, *_ = await asyncio.gather(http.get(path, headers=other), *(one() for _ in range(20)))
-        out.other_status = other_r.status_code
+        other_r = asyncio.ensure_future(http.get(path, headers=other))
+        await asyncio.gather(other_r, *(one() for _ in range(20)))
+        out.other_status = other_r.result().status_code
     return out
 
 

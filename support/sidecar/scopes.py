@@ -1,8 +1,9 @@
 """The scope matrix (contract §3) as data: route × caller kind → the answers the contract allows."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -66,5 +67,6 @@ def judge(a: Answer, owned: bool) -> str | None:
         return None
     allowed = (OWNER if owned else GRANTED)[a.route] if a.trace == "own" else {404} if a.route != "chat" else {200}
     if a.status not in allowed:
-        return f"{a.kind} token on {a.route} ({a.trace} trace): expected {sorted(allowed)}, got {a.status} {a.message!r}"
+        return (f"{a.kind} token on {a.route} ({a.trace} trace): expected {sorted(allowed)}, "
+                f"got {a.status} {a.message!r}")
     return None

@@ -25,28 +25,28 @@ class _M(BaseModel):
 class RateLimits(_M):
     """The deployment's limits (``RATE_LIMIT_*``): the rate-limit specs size their bursts from them."""
 
-    read_rps: float = Field(50, ge=0)
-    read_burst: int = Field(200, ge=1)
-    write_rps: float = Field(5, ge=0)
-    write_burst: int = Field(20, ge=1)
+    read_rps: float = Field(default=50, ge=0)
+    read_burst: int = Field(default=200, ge=1)
+    write_rps: float = Field(default=5, ge=0)
+    write_burst: int = Field(default=20, ge=1)
 
 
 class Load(_M):
     """The plan runner's load options; local defaults keep ``behave --tags @sidecar`` short (the
     plan's run is ``duration: 120s, concurrency: 300``)."""
 
-    duration: Seconds = Field(6.0, ge=1)
-    concurrency: int = Field(20, ge=1, le=5000)
-    attach_rate: float = Field(0.3, ge=0, le=1)
-    token_mix: float = Field(0.1, ge=0, le=1)
+    duration: Seconds = Field(default=6.0, ge=1)
+    concurrency: int = Field(default=20, ge=1, le=5000)
+    attach_rate: float = Field(default=0.3, ge=0, le=1)
+    token_mix: float = Field(default=0.1, ge=0, le=1)
     granularity: Literal["sentence", "token", "mix"] = "mix"
     features: str = "sae-gpt4-2m"
     model: str = "gpt-4o-mini"
-    rps_limit: float = Field(0, ge=0)
+    rps_limit: float = Field(default=0, ge=0)
     timeout: Seconds = 15.0
-    poll_interval: Seconds = Field(0.25, gt=0)
+    poll_interval: Seconds = Field(default=0.25, gt=0)
     poll_cap: Seconds = 180.0
-    sample_traces: int = Field(12, ge=1)
+    sample_traces: int = Field(default=12, ge=1)
     client: Literal["aiohttp", "httpx"] = "aiohttp"     # the generator's HTTP engine (see support/sidecar/load.py)
 
 
@@ -63,7 +63,7 @@ class Backpressure(_M):
 
 class Audit(_M):
     mask_numbers: bool = False          # PII_MASK_NUMBERS (contract default off)
-    min_digits: int = Field(9, ge=1)    # PII_MASK_MIN_DIGITS
+    min_digits: int = Field(default=9, ge=1)    # PII_MASK_MIN_DIGITS
 
 
 class Timeouts(_M):
@@ -106,7 +106,7 @@ class SidecarSettings(PackSettings):
     openapi_file: Path | None = None
     change_management_doc: Path | None = None
     analyzer: Path | None = None
-    analyzer_concurrency: int | None = Field(None, ge=1)   # default: load.concurrency
+    analyzer_concurrency: int | None = Field(default=None, ge=1)   # default: load.concurrency
     webhook_host: str = "127.0.0.1"
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     load: Load = Field(default_factory=Load)
@@ -139,7 +139,7 @@ class SidecarSettings(PackSettings):
         return v
 
     @model_validator(mode="after")
-    def _defaults(self) -> "SidecarSettings":
+    def _defaults(self) -> SidecarSettings:
         if self.metrics_gateway is None:
             self.metrics_gateway = self.base_url + "/metrics"
         if self.tenant_a and self.tenant_b and self.tenant_a == self.tenant_b:

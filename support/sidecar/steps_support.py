@@ -4,7 +4,8 @@ silently green."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .world import SidecarWorld, Skip
 

@@ -15,9 +15,9 @@ import httpx
 from ..run import CleanupStack, RunContext
 from ..world import BaseWorld
 from . import hif, metrics
+from .exclusive import DeploymentLock
 from .files import AuditTail, ChaosControl, read_status_store
 from .gateway import TERMINAL, Gateway, rand
-from .exclusive import DeploymentLock
 from .load import LoadResult, run_load
 from .settings import SidecarSettings
 from .sse import StreamResult, follow
@@ -137,7 +137,8 @@ class SidecarWorld(BaseWorld):
 
     # ---------------------------------------------------------------- metrics and files
     def gateway_metrics(self) -> metrics.Scrape:
-        return metrics.scrape(self.s.metrics_gateway, "sidecar.metrics_gateway", self.run.http_timeout)
+        url = self.s.metrics_gateway or self.s.base_url + "/metrics"
+        return metrics.scrape(url, "sidecar.metrics_gateway", self.run.http_timeout)
 
     def explainer_metrics(self) -> metrics.Scrape | None:
         return metrics.try_scrape(self.s.metrics_explainer, self.run.http_timeout)
@@ -150,11 +151,15 @@ class SidecarWorld(BaseWorld):
         return data
 
     def audit(self) -> AuditTail:
+        if self.s.audit_log is None:
+            raise Skip("audit log unavailable (sidecar.audit_log)")
         return AuditTail(Path(self.s.audit_log))
 
     def chaos(self) -> ChaosControl:
         """The chaos file, restored to what it held before once the scenario ends."""
         self.exclusive()
+        if self.s.chaos_control is None:
+            raise Skip("the chaos control file is not configured (sidecar.chaos_control)")
         ctl = ChaosControl(Path(self.s.chaos_control))
         if not ctl.writable():
             raise Skip(f"chaos control {ctl.path} is not writable (sidecar.chaos_control)")
@@ -173,6 +178,7 @@ class SidecarWorld(BaseWorld):
         """One load run per test run, shared by the backpressure and the SLO specs."""
         def make() -> LoadResult:
             token = self.s.token("write")
+            assert token is not None, "sidecar.auth_token_write is required"
             return run_load(self.s.base_url, token, self.s.load, tenant=self.s.tenant_a)
         return self.once("load", make)
 

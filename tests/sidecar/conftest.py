@@ -1,8 +1,8 @@
 """One stand-in for the whole test session, and its fault switches (the pack's fault control)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

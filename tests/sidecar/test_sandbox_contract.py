@@ -15,8 +15,8 @@ import psutil
 import pytest
 import yaml
 
-from support.sandboxes import start_sandbox
 from support.processes import wait_gone
+from support.sandboxes import start_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 

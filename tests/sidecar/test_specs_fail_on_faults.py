@@ -86,7 +86,8 @@ def test_spec_fails_when_behaviour_breaks(sidecar, faults, tmp_path, fault, para
     assert status, f"behave ran no scenario: {run.stderr[-2000:]}"
     assert run.returncode == 1, f"fault {fault}: behave exited {run.returncode}\n{run.stdout[-3000:]}"
     failed = {n for n, st in status.items() if st in ("failed", "error")}
-    assert failed == expected, f"fault {fault}: expected exactly {sorted(expected)} to fail, got {sorted(failed)}; {msgs}"
+    assert failed == expected, (f"fault {fault}: expected exactly {sorted(expected)} to fail, got {sorted(failed)}; "
+                                f"{msgs}")
     others = {n: st for n, st in status.items() if n not in expected}
     assert set(others.values()) <= {"passed", "skipped"}, others
     for name in expected:
