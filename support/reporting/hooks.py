@@ -163,6 +163,20 @@ def _mark_broken(context: Any, scenario: Any, exc: BaseException, tb: Any, where
     step.status = Status.error
 
 
+def _mark_failed(context: Any, exc: AssertionError, step: Any) -> None:
+    """A cleanup that proved the platform wrong (a DELETE that left its object): the scenario fails
+    on its last step with that assertion — a product defect, not a harness error."""
+    from behave.model_core import Status
+
+    if step is None:
+        return
+    message = redactor(context)(str(exc))
+    step.exception = exc
+    step.exc_traceback = [message]
+    step.error_message = f"Assertion Failed: {message}"
+    step.status = Status.failed
+
+
 def after_scenario(context: Any, scenario: Any, cleanup: Callable[[], None]) -> None:
     """Broken-if-hook-failed, evidence (on failure or E2ET_EVIDENCE=always), cleanup, summary row."""
     st = _state(context)
@@ -183,7 +197,11 @@ def after_scenario(context: Any, scenario: Any, cleanup: Callable[[], None]) -> 
     except Exception as e:  # noqa: BLE001 — reported as broken, then re-raised for behave
         error = e
         if steps and status == "passed":
-            _mark_broken(context, scenario, e, None, "after_scenario", steps[-1])
+            if isinstance(e, AssertionError):
+                _mark_failed(context, e, steps[-1])
+            else:
+                _mark_broken(context, scenario, e, None, "after_scenario", steps[-1])
+            scenario.clear_status()          # recomputed from the step just marked
     st["summary"].add(outcome_of(scenario, redactor(context), made))
     started = st.pop("scenario_started", None)
     if started is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .categories import classify
+from .text import clip
 
 MESSAGE_LIMIT = 1500
 
@@ -62,7 +63,7 @@ def outcome_of(scenario: Any, redact: Callable[[str], str], evidence: int = 0) -
     allure_status = "failed" if status == "FAIL" else "broken"
     message = redact(str(message)).strip()
     category = classify(allure_status, f"{_exc_name(exc)}: {message}")
-    return ScenarioOutcome(status=status, failed_step=failed_step, message=message[:MESSAGE_LIMIT],
+    return ScenarioOutcome(status=status, failed_step=failed_step, message=clip(message, MESSAGE_LIMIT),
                            category=category, **base)
 
 
@@ -136,7 +137,7 @@ def render_markdown(data: dict[str, Any]) -> str:
             msg = (s["message"] or "").strip().splitlines()
             lines += [f"- **{s['status']}** {s['feature']} › {s['name']} — *{s.get('category') or 'uncategorised'}*",
                       f"  - step: `{s['failed_step']}`",
-                      f"  - {_cell(' '.join(msg[:3]))[:400]}"]
+                      f"  - {clip(_cell(' '.join(msg[:3])), 400)}"]
         lines.append("")
     lines += ["## Scenarios", "", "| status | feature | scenario | time | reason / first failure |",
               "|---|---|---|---|---|"]
@@ -144,7 +145,7 @@ def render_markdown(data: dict[str, Any]) -> str:
         why = s.get("reason") or (f"{s['failed_step']}: {(s['message'] or '').splitlines()[0] if s['message'] else ''}"
                                   if s["status"] in ("FAIL", "BROKEN") else "")
         lines.append(f"| {s['status']} | {_cell(s['feature'])} | {_cell(s['name'])} | {s['duration_s']:.1f}s | "
-                     f"{_cell(why)[:200]} |")
+                     f"{clip(_cell(why), 200)} |")
     lines += ["", "## Phases", "", "| phase | seconds |", "|---|---|"]
     lines += [f"| {k} | {v:.1f} |" for k, v in data["phases_s"].items()]
     lines += ["", "## Environment", "", "| key | value |", "|---|---|"]
@@ -193,7 +194,7 @@ def render_combined(data: dict[str, Any]) -> str:
             if sc["status"] in ("FAIL", "BROKEN"):
                 first = (sc.get("message") or "").strip().splitlines()[:1]
                 broke.append(f"- **{sc['status']}** [{f['run_id']}] {sc['feature']} › {sc['name']} — "
-                             f"`{sc.get('failed_step')}`: {_cell(' '.join(first))[:300]}")
+                             f"`{sc.get('failed_step')}`: {clip(_cell(' '.join(first)), 300)}")
     if broke:
         lines += ["", "## Where it broke", "", *broke]
     lines += ["", "Combined Allure results: `reports/allure-results/` (`e2et report`).", ""]

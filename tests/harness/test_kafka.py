@@ -198,3 +198,18 @@ def test_unknown_topic_and_unreachable_broker_are_infrastructure(settings: Setti
         event_watcher(dead).start()
     assert "unreachable" in str(e.value) and "kafka.brokers" in str(e.value) and "\n" not in str(e.value)
     assert time.monotonic() - t0 < 8
+
+
+def test_a_record_under_the_wrong_tenant_is_named_as_such_by_count_only(settings: Settings, producer: Any) -> None:
+    w = event_watcher(settings, TENANT).start()
+    try:
+        send(producer, notification("999999", "r-wrong", "CRITICAL", secretish="other-tenant-content-7"), 1)
+        send(producer, notification("999999", "r-wrong", "OK"), 2)           # differs in state: not counted
+        with pytest.raises(WaitTimeout) as e:
+            w.wait_for(expect(tenantId=TENANT, resourceId="r-wrong", state="CRITICAL"), timeout=1.5)
+    finally:
+        w.close()
+    msg = str(e.value)
+    assert "WRONG TENANT: 1 record(s) of other tenants match every other expected field" in msg
+    assert msg.splitlines()[1].startswith("WRONG TENANT"), "the cause line comes right after the expectation"
+    assert "other-tenant-content-7" not in msg and "999999" not in msg
