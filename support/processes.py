@@ -42,15 +42,17 @@ def family(pid: int, pgid: int | None = None) -> list[psutil.Process]:
     return [p for p in found.values() if p.pid != pid]
 
 
-def stop_tree(proc: subprocess.Popen | None, grace: float = 5.0, pgid: int | None = None) -> int | None:
+def stop_tree(proc: subprocess.Popen | None, grace: float = 5.0, pgid: int | None = None,
+              group: bool = True) -> int | None:
     """Stop ``proc``, its process group and every descendant; return its exit code (None if unknown).
 
-    ``pgid`` defaults to ``proc.pid`` — right for children started with ``start_new_session=True``.
+    ``pgid`` defaults to ``proc.pid`` — right for children started with ``start_new_session=True``;
+    ``group=False`` for a child that shares the caller's group (only it and its descendants go).
     Idempotent: a process already gone is fine.
     """
     if proc is None:
         return None
-    pgid = proc.pid if pgid is None else pgid
+    pgid = (proc.pid if pgid is None else pgid) if group else None
     strays = family(proc.pid, pgid)
     if proc.poll() is None:
         _signal_group(pgid, signal.SIGTERM)

@@ -69,7 +69,7 @@ def test_profile_is_private_and_sigterm_stops_every_child(tmp_path):
         profile = handle.profile_path
         assert stat.S_IMODE(profile.stat().st_mode) == 0o600
         data = yaml.safe_load(profile.read_text())["sidecar"]
-        assert data["sandbox"]["pid"] == handle.process.pid
+        assert data["sandbox"]["pid"] == handle.pid
         assert data["base_url"].startswith("http://127.0.0.1:")
         kids = _children(handle.process.pid)
         names = " ".join(" ".join(psutil.Process(k).cmdline()) for k in kids)
