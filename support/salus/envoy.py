@@ -24,16 +24,17 @@ from ..processes import stop_tree
 
 
 def envoy_command(settings: Any, workdir: Path) -> list[str]:
-    """The envoy's argv prefix: ``envoy.command``, ``envoy.executable`` (path or name on PATH), or a
+    """The envoy's argv prefix: ``envoy.executable`` (path or name on PATH), ``envoy.command``, or a
     release tarball (``envoy.tarball_url[_linux|_darwin]``, Go-e2et's ``envoy.tarball.*``)
     downloaded and extracted into the run's temp dir."""
     env = settings.envoy
-    if env.command:
-        return list(env.command)
+    # an executable (the user's choice: profile or E2ET_ENVOY__EXECUTABLE) beats a command
     if env.executable:
         found = env.executable if Path(env.executable).is_file() else shutil.which(env.executable)
         if found and os.access(found, os.X_OK):
             return [str(found)]
+    if env.command:
+        return list(env.command)
     url = (env.tarball_url_darwin if sys.platform == "darwin" else env.tarball_url_linux) or env.tarball_url
     if url:
         tarball = workdir / "envoy.tar.gz"
