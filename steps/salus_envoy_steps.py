@@ -48,7 +48,8 @@ def resource_labels(context):
     labels = resource.get("labels", {})
     missing = [k for k in ("agent_discovered_os", "agent_discovered_arch", "agent_discovered_hostname")
                if not labels.get(k)]
-    assert_that(missing, empty(), f"resource {resource.get('resourceId')} lacks discovered labels; has {sorted(labels)}")
+    assert_that(missing, empty(),
+                f"resource {resource.get('resourceId')} lacks discovered labels; has {sorted(labels)}")
     assert_that(resource.get("presenceMonitoringEnabled"), is_(True))
 
 

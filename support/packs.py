@@ -95,7 +95,7 @@ class Pack:
     fault_catalog_module: ClassVar[str | None] = None   # module with CATALOG: {name: spec with .description}
     legacy: ClassVar[Legacy] = Legacy()
     how_to_enable: ClassVar[Mapping[str, str]] = {}     # capability → what to add to the profile
-    leak_markers: ClassVar[tuple[str, ...]] = ()        # command-line fragments of processes that must not outlive a run
+    leak_markers: ClassVar[tuple[str, ...]] = ()        # command lines of processes that must not outlive a run
     known_issues: ClassVar[Mapping[str, str]] = {}      # @known_issue:<key> → reason shown on the skip
 
     def __repr__(self) -> str:

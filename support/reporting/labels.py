@@ -8,7 +8,8 @@ works for ``-f allure`` (e2et run) as well as for the default ``e2et`` formatter
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 log = logging.getLogger("e2et.reporting")
 

@@ -9,6 +9,7 @@ from ..http import ApiClient
 from ..versions import parse, version_key
 from .base import TenantFamily
 
+
 def platform_labels() -> tuple[str, str]:
     """This machine in Go's naming, as the envoy reports it (agent_discovered_os/arch)."""
     machine = platform.machine().lower()

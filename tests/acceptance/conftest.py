@@ -1,7 +1,7 @@
 """Fixtures for tests that run the real @salus specs against a real sandbox."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

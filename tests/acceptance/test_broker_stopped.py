@@ -3,20 +3,20 @@ a run → the scenarios waiting on Kafka fail, naming the broker. Own sandbox (t
 empty afterwards, which must not disturb other tests)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from support.sandboxes import SandboxHandle, start_sandbox
 from support.run import new_run_id
+from support.sandboxes import SandboxHandle, start_sandbox
 from tests.isolation.tenant import world_for
 
-from .behave_runner import REPO_ROOT, BehaveRun, ScenarioResult, _messages_from_junit, run_behave
-from .behave_runner import FaultSwitch
+from .behave_runner import REPO_ROOT, BehaveRun, FaultSwitch, ScenarioResult, _messages_from_junit, run_behave
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +58,8 @@ def test_broker_stopped_mid_run_fails_the_event_scenario(own_sandbox, tmp_path):
         while not any(run_id in (m.get("name") or "") for m in world.monitors.list()):
             assert proc.poll() is None, "behave ended before its monitor was created"
             assert time.monotonic() < deadline, "the run's TCP monitor never appeared"
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(0.1)
-            except subprocess.TimeoutExpired:
-                pass
         switch.on("broker-stopped")
         stdout, _ = proc.communicate(timeout=120)
     finally:

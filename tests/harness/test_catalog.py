@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from support.salus.catalog import best_release
-from support.versions import version_key
 from support.salus.tasks import task_body
+from support.versions import version_key
 
 
 def rel(version: str, os_: str = "linux", arch: str = "amd64", type_: str = "TELEGRAF", url: str = "http://x",
