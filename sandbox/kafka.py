@@ -4,33 +4,28 @@ Generic over systems: nothing here knows about Salus. Memory storage, loopback p
 group, and it dies with its parent (``PR_SET_PDEATHSIG``) so a crashed sandbox never leaves a
 broker behind.
 
-Why a dedicated spawner thread: Linux delivers the parent-death signal when the *thread* that
-forked the child exits, not the process. ``restart()`` is typically called from a short-lived
-request-handler thread (the broker fault), which would kill the fresh broker as soon as that
-thread ends. All spawns therefore happen on one long-lived thread that lives as long as the
-process.
+All spawns happen on one long-lived thread (:class:`sandbox.common.children.Spawner`):
+``restart()`` is typically called from a short-lived request-handler thread (the broker fault),
+and Linux would kill the fresh broker as soon as that thread ends.
 """
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import queue
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO
 
+from sandbox.common.children import Spawner, die_with_parent
 from support.net import free_port
 from support.waiting import poll
 
 log = logging.getLogger("sandbox.kafka")
 
-_PR_SET_PDEATHSIG = 1
 _LOG_TAIL_BYTES = 2000
 
 
@@ -38,50 +33,9 @@ class BrokerError(RuntimeError):
     """The broker could not be started or reached; the message names the cause and the fix."""
 
 
-def _child_setup(parent_pid: int) -> Callable[[], None]:
-    """``preexec_fn``: own session/process group, and SIGKILL when the spawning thread dies."""
-    def setup() -> None:
-        os.setsid()
-        if sys.platform.startswith("linux"):
-            try:
-                ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-            except (OSError, AttributeError):
-                pass
-            if os.getppid() != parent_pid:   # parent died between fork and prctl
-                os._exit(1)
-    return setup
-
-
-class _Spawner:
-    """One long-lived thread that forks every broker (see the module docstring for why)."""
-
-    def __init__(self) -> None:
-        self._jobs: queue.Queue[tuple[Callable[[], Any], queue.Queue[tuple[bool, Any]]]] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def run(self, fn: Callable[[], Any]) -> Any:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="broker-spawner", daemon=True)
-                self._thread.start()
-        reply: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
-        self._jobs.put((fn, reply))
-        ok, value = reply.get()
-        if not ok:
-            raise value
-        return value
-
-    def _loop(self) -> None:
-        while True:
-            fn, reply = self._jobs.get()
-            try:
-                reply.put((True, fn()))
-            except BaseException as e:  # handed back to the caller's thread
-                reply.put((False, e))
-
-
-_SPAWNER = _Spawner()
+_SPAWNER = Spawner("broker-spawner")
+#: Kept for stand-ins that still import the private name (sandbox/sidecar/children.py).
+_child_setup = die_with_parent
 
 
 class Broker:
@@ -153,7 +107,7 @@ class Broker:
                 [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
                  "--storage-engine", "memory://tansu/"],
                 stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                preexec_fn=_child_setup(os.getpid()))
+                preexec_fn=die_with_parent(os.getpid()))
         except OSError as e:
             self._close_log()
             raise BrokerError(f"cannot execute Kafka broker binary {binary}: {e}") from None

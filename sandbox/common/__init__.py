@@ -6,6 +6,7 @@
                         ``ServiceError`` and a strict JSON-object body reader;
 - :mod:`.paging`        page/size query parameters and slicing (the envelope is the stand-in's);
 - :mod:`.store`         a SQLite JSON-document store (state survives a restart on the same data dir);
+- :mod:`.children`      children that die with the stand-in (``die_with_parent``, one spawner thread);
 - :mod:`.kafka_bus`     a never-raising JSON producer; :mod:`.kafka_reader` a group-less, restart-proof
                         topic reader — both on kafka-python's public client API only.
 

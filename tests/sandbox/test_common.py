@@ -1,17 +1,26 @@
 """sandbox/common on its own, the way another stand-in would use it: a catalogue that is not
-Salus's, the fault control API on a bare aiohttp app with its own auth hook and error shape, paging."""
+Salus's, the fault control API on a bare aiohttp app with its own auth hook and error shape, paging,
+children that die with their parent."""
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
 from typing import Any, Iterator
 
 import httpx
 import pytest
 from aiohttp import web
 
+from sandbox.common.children import Spawner, die_with_parent
 from sandbox.common.fault_control import add_fault_control
 from sandbox.common.faults import FaultSpec, Faults, UnknownFault, catalog_of
 from sandbox.common.http import ServiceError, error_middleware
 from sandbox.common.paging import page_request, page_slice
+from support.processes import stop_tree
+from support.waiting import poll
 
 try:  # works whether or not tests/sandbox is a package
     from .edge_support import AiohttpThread
@@ -121,3 +130,27 @@ def test_page_request(query: dict[str, str], expected: tuple[int, int]) -> None:
 def test_page_slice(page: int, size: int, expected: tuple[list[Any], int, int]) -> None:
     assert page_slice(list(range(5)), page, size) == expected
     assert page_slice([], page, size) == ([], 0, 0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_children_die_with_the_thread_that_forked_them_unless_the_spawner_forks() -> None:
+    """Why ``Spawner``: a child forked from a short-lived thread dies with that thread."""
+    spawner, procs = Spawner("test-spawner"), {}
+
+    def fork(name: str, via_spawner: bool) -> None:
+        def start() -> subprocess.Popen:
+            return subprocess.Popen(["sleep", "30"], preexec_fn=die_with_parent(os.getpid()))
+        procs[name] = spawner.run(start) if via_spawner else start()
+
+    for name, via in (("direct", False), ("spawned", True)):
+        t = threading.Thread(target=fork, args=(name, via))
+        t.start()
+        t.join()
+    try:
+        poll(lambda: procs["direct"].poll() == -signal.SIGKILL, 5, "the directly forked child killed",
+             lambda: f"exit code {procs['direct'].poll()}", interval=0.02)
+        assert procs["spawned"].poll() is None, "the spawner's child must outlive the short-lived thread"
+        assert os.getsid(procs["spawned"].pid) == procs["spawned"].pid, "a child gets its own session"
+    finally:
+        for p in procs.values():
+            stop_tree(p, grace=1)
