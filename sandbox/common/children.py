@@ -10,13 +10,15 @@ thread. :class:`Spawner` forks on one long-lived thread instead.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import queue
 import signal
 import sys
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 
@@ -26,10 +28,8 @@ def die_with_parent(parent_pid: int) -> Callable[[], None]:
     def setup() -> None:
         os.setsid()
         if sys.platform.startswith("linux"):
-            try:
+            with contextlib.suppress(OSError, AttributeError):   # no prctl: no parent-death signal
                 ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-            except (OSError, AttributeError):
-                pass
             if os.getppid() != parent_pid:   # parent died between fork and prctl
                 os._exit(1)
     return setup
@@ -62,5 +62,5 @@ class Spawner:
             fn, reply = self._jobs.get()
             try:
                 reply.put((True, fn()))
-            except BaseException as e:  # handed back to the caller's thread
+            except BaseException as e:  # noqa: BLE001 — handed back to the caller's thread, raised there
                 reply.put((False, e))

@@ -11,7 +11,7 @@ before each handler and raises an aiohttp HTTP error to refuse (e.g. without an 
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from aiohttp import web
 

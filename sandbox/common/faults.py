@@ -8,8 +8,9 @@ and off while the stand-in runs, and a fault that acts on a process (stop a brok
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ forced 500s) ahead of every handler; ``exempt`` keeps e.g. the fault control out
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 

@@ -7,11 +7,13 @@ re-reads the fresh, empty log from its start). kafka-python's public API only.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger("sandbox.bus")
 #: Spring's JsonSerializer names the payload class in this header; Spring consumers rely on it.
@@ -68,7 +70,7 @@ class KafkaBus:
                 max_block_ms=_BLOCK_MS, bootstrap_timeout_ms=1000, request_timeout_ms=1500,
                 delivery_timeout_ms=1500 + self.linger_ms + 500, reconnect_backoff_max_ms=500,
                 metadata_max_age_ms=5000, retries=2)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 — a missing broker is an outage to report, not a crash
             self._note_failure(f"Kafka producer for {self.bootstrap} unavailable ({e})")
             return False
         with self._lock:
@@ -108,10 +110,9 @@ class KafkaBus:
     @staticmethod
     def _close_producer(producer: Any) -> None:
         if producer is not None:
-            try:
+            # a producer of a dead broker may fail to close in any way; it is dropped either way
+            with contextlib.suppress(Exception):
                 producer.close(timeout=0.5)
-            except Exception:
-                pass
 
     # ------------------------------------------------------------------ publishing
     def publish(self, topic: str, key: str | None, value: dict[str, Any] | str,
@@ -131,7 +132,7 @@ class KafkaBus:
         try:
             fut = producer.send(topic, key=key.encode() if key is not None else None,
                                 value=payload, headers=headers)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 — publishing never raises into callers (module doc)
             self._drop(topic, e)
             return
         fut.add_callback(self._delivered)
@@ -169,7 +170,7 @@ class KafkaBus:
         try:
             producer.flush(timeout)
             return True
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 — reported as False, like a flush that timed out
             log.warning("Kafka flush failed: %s", e)
             return False
 

@@ -8,6 +8,7 @@ there forever. kafka-python's public API only (``KafkaConsumer`` for records and
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -111,10 +112,9 @@ class TopicReader:
         self._last_ends.clear()
         for client in (consumer, admin):
             if client is not None:
-                try:
+                # a client of a dead broker may fail to close in any way; it is dropped either way
+                with contextlib.suppress(Exception):
                     client.close()
-                except Exception:
-                    pass
 
     # ------------------------------------------------------------------ reading
     def poll(self, timeout_ms: int = 100) -> list[bytes]:
@@ -144,7 +144,7 @@ class TopicReader:
             parts, topic_id = self._describe(f"topic {self.topic} vanished")
             tps = [TopicPartition(self.topic, p) for p in sorted(parts)]
             ends = self._consumer.end_offsets(tps, timeout_ms=1000)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 — any failure of the check is an outage (reported once)
             if self._outage_ms is None:
                 log.warning("%s unreachable (%s); will re-read it if the broker lost it", self.topic, e)
                 self._outage_ms = check_started

@@ -6,7 +6,8 @@ and stays with each stand-in; reading the parameters the forgiving way and slici
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 T = TypeVar("T")
 

@@ -13,9 +13,10 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import grpc
 
@@ -37,7 +38,7 @@ _STOP = object()
 @dataclass
 class Session:
     envoy: AttachedEnvoy
-    outbox: "queue.Queue[Any]" = field(default_factory=queue.Queue)
+    outbox: queue.Queue[Any] = field(default_factory=queue.Queue)
     ready: bool = False
     installs_sent: dict[str, str] = field(default_factory=dict)      # TYPE -> version
     ops_sent: dict[str, tuple[str, int]] = field(default_factory=dict)  # op id -> (content, interval)
@@ -46,7 +47,7 @@ class Session:
 
 
 def _rfc3339(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 class Ambassador(pb_grpc.TelemetryAmbassadorServicer):

@@ -105,8 +105,8 @@ class SalusSandbox:
         return self.profile
 
     def _start_broker(self) -> None:
-        from sandbox.kafka import Broker
         from sandbox.common.kafka_bus import KafkaBus
+        from sandbox.kafka import Broker
 
         self.broker = Broker(host=self.config.host, port=self.config.ports.kafka,
                              log_path=self.ctx.data_dir / "broker.log")
@@ -126,7 +126,8 @@ class SalusSandbox:
         if name != F.BROKER_STOPPED:
             return
         if enabled:
-            delay = float(param) if isinstance(param, (int, float)) or str(param or "").replace(".", "", 1).isdigit() else 0.0
+            numeric = isinstance(param, (int, float)) or str(param or "").replace(".", "", 1).isdigit()
+            delay = float(param) if numeric else 0.0
             if delay > 0:
                 # "mid-run": the switch is thrown before a run starts, the broker dies during it
                 log.warning("fault %s: stopping the broker in %.1fs", name, delay)
@@ -221,7 +222,7 @@ class SalusSandbox:
         conf_path = poller_dir / "telemetry-envoy.yaml"
         conf_path.write_text(yaml.safe_dump(conf))
         os.chmod(conf_path, 0o600)
-        self._poller_log = open(poller_dir / "envoy.log", "ab")
+        self._poller_log = open(poller_dir / "envoy.log", "ab")  # noqa: SIM115 — open while the poller runs; stop()
         self._poller = subprocess.Popen(
             [sys.executable, "-m", "sandbox.salus.envoy.cli", "run", f"--config={conf_path}"],
             stdout=self._poller_log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -278,7 +279,7 @@ class SalusSandbox:
             return
         self._stopped = True
         if self._poller is not None:
-            from support.processes import stop_tree   # psutil: imported when needed, not on every start
+            from support.processes import stop_tree  # psutil: imported when needed, not on every start
             stop_tree(self._poller, grace=3.0)
             if self._poller_log:
                 self._poller_log.close()
@@ -303,5 +304,5 @@ class SalusSandbox:
 def _quiet(fn: Any) -> None:
     try:
         fn()
-    except Exception as e:  # stopping must go on whatever one part does
+    except Exception as e:  # noqa: BLE001 — stopping must go on whatever one part does
         log.warning("while stopping: %s", e)

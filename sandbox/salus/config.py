@@ -96,7 +96,7 @@ class SandboxConfig(BaseModel):
         raise KeyError(username)
 
     @classmethod
-    def load(cls, path: str | Path | None) -> "SandboxConfig":
+    def load(cls, path: str | Path | None) -> SandboxConfig:
         """Load YAML overrides; raises ``ConfigError`` with one readable line on bad input."""
         if path is None:
             return cls()
@@ -104,9 +104,10 @@ class SandboxConfig(BaseModel):
         try:
             raw = yaml.safe_load(p.read_text()) or {}
         except FileNotFoundError:
-            raise ConfigError(f"sandbox config {p} not found: pass an existing YAML file or omit --config")
+            raise ConfigError(f"sandbox config {p} not found: pass an existing YAML file or omit --config") from None
         except yaml.YAMLError as e:
-            raise ConfigError(f"sandbox config {p} is not valid YAML ({str(e).splitlines()[0]}): fix the syntax")
+            raise ConfigError(f"sandbox config {p} is not valid YAML ({str(e).splitlines()[0]}): "
+                              "fix the syntax") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"sandbox config {p} must be a YAML mapping of settings")
         try:
@@ -114,7 +115,7 @@ class SandboxConfig(BaseModel):
         except ValidationError as e:
             err = e.errors()[0]
             loc = ".".join(str(x) for x in err["loc"])
-            raise ConfigError(f"sandbox config {p}: {loc}: {err['msg']} (fix that key)")
+            raise ConfigError(f"sandbox config {p}: {loc}: {err['msg']} (fix that key)") from None
 
 
 class ConfigError(Exception):

@@ -120,7 +120,7 @@ class EventEngine:
                 for raw in self.reader.poll(timeout_ms=100):
                     self._handle_bytes(raw)
                 failing = False
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 — any consumer failure: close, reconnect, keep evaluating
                 if not failing:
                     log.warning("metrics consumer problem (%s); reconnecting", e)
                 failing = True

@@ -5,8 +5,8 @@ catalogue. Every component asks ``faults.active(NAME)`` at the point where it wo
 """
 from __future__ import annotations
 
-from sandbox.common.faults import FaultSpec, UnknownFault, catalog_of
 from sandbox.common.faults import Faults as _Faults
+from sandbox.common.faults import FaultSpec, UnknownFault, catalog_of
 
 __all__ = ["CATALOG", "FaultSpec", "Faults", "UnknownFault"]
 

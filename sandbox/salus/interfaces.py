@@ -7,8 +7,9 @@ so what the HTTP layer returns and what the gRPC/Kafka side sees never drift apa
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 
 @dataclass

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 LABEL_KEY_RE = re.compile(r"^[A-Za-z0-9_]+$")
 

@@ -41,7 +41,7 @@ class Pki:
         else:
             self._ca_key = ec.generate_private_key(ec.SECP256R1())
             name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "e2et sandbox CA")])
-            now = dt.datetime.now(dt.timezone.utc)
+            now = dt.datetime.now(dt.UTC)
             self._ca = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
                         .public_key(self._ca_key.public_key()).serial_number(x509.random_serial_number())
                         .not_valid_before(now - dt.timedelta(minutes=5))
@@ -61,7 +61,7 @@ class Pki:
 
     def _issue(self, cn: str, eku: list, sans: list[x509.GeneralName]) -> tuple[str, str]:
         key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         b = (x509.CertificateBuilder()
              .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
              .issuer_name(self._ca.subject).public_key(key.public_key())

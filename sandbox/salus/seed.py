@@ -3,8 +3,10 @@ a poller tenant's install, and a second tenant with data of its own (to catch is
 Idempotent: a restarted sandbox with the same data dir is left as it is."""
 from __future__ import annotations
 
+import contextlib
 import platform
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .context import SandboxContext
 from .domain import AlreadyExists, SalusDomain
@@ -22,14 +24,10 @@ def seed(domain: SalusDomain, ctx: SandboxContext, release_url_for: Callable[[st
         return
     arch = goarch()
     for z in cfg.public_zones:
-        try:
+        with contextlib.suppress(AlreadyExists):
             domain.zones.create_public(z.model_dump())
-        except AlreadyExists:
-            pass
-    try:
+    with contextlib.suppress(AlreadyExists):
         domain.tenants.upsert(cfg.tenant_id, {"accountType": cfg.account_type}, create=True)
-    except AlreadyExists:
-        pass
 
     def release(agent_type: str, version: str, os_: str, arch_: str, url: str | None = None) -> dict[str, Any]:
         return domain.releases.create({

@@ -10,7 +10,8 @@ as the consecutive count. The Esper era (Oct 2020 – Feb 2021, ``SalusTaskCU``)
 EEM/MODEL history; exact bean-validation messages of those eras are *inferred* (same wording as
 today's services).
 
-Their bodies are validated by ``domain.tasks.LegacyTaskCreate``. The sandbox stores such a task as its era shows it (the DTO) plus, under ``engine``, the current
+Their bodies are validated by ``domain.tasks.LegacyTaskCreate``. The sandbox stores such a task
+as its era shows it (the DTO) plus, under ``engine``, the current
 parameter shape its one event engine evaluates: ``metricGroup`` = ``measurement``,
 ``defaultConsecutiveCount`` = ``criticalStateDuration``.
 """
@@ -31,10 +32,11 @@ def legacy_record(body: dict[str, Any], era: str) -> dict[str, Any]:
     """The stored fields of a valid legacy body: its era's view plus the engine's parameters."""
     tp = dict(body["taskParameters"])
     tp.setdefault("labelSelector", {})
+    engine = {"metricGroup": body["measurement"], "labelSelector": tp["labelSelector"] or {},
+              "groupBy": list(LEGACY_GROUP_BY), "defaultConsecutiveCount": tp.get("criticalStateDuration") or 1,
+              "zoneQuorumCount": 1, "stateExpressions": tp["stateExpressions"]}
     rec: dict[str, Any] = {"name": body["name"], "measurement": body["measurement"], "taskParameters": tp,
-                           "engine": {"metricGroup": body["measurement"], "labelSelector": tp["labelSelector"] or {},
-                                      "groupBy": list(LEGACY_GROUP_BY), "defaultConsecutiveCount": tp.get("criticalStateDuration") or 1,
-                                      "zoneQuorumCount": 1, "stateExpressions": tp["stateExpressions"]}}
+                           "engine": engine}
     if era == "state-change":
         rec.update(monitoringSystem=body["monitoringSystem"], monitorType=body.get("monitorType"),
                    monitorScope=body.get("monitorScope"))
@@ -46,4 +48,4 @@ def dto_keys(era: str) -> list[str]:
     keys = ["id", "name", "measurement", "taskParameters"]
     if era == "state-change":
         keys += ["monitoringSystem", "monitorType", "monitorScope"]
-    return keys + ["createdTimestamp", "updatedTimestamp"]
+    return [*keys, "createdTimestamp", "updatedTimestamp"]

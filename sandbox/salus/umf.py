@@ -59,7 +59,7 @@ def parse_ts(ts: str | None) -> dt.datetime:
                 return dt.datetime.fromisoformat(m.group(1) + frac + zone)
             except ValueError:
                 pass
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Shared fixtures of the sandbox component tests."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

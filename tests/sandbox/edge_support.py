@@ -13,14 +13,13 @@ import queue
 import socket
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import grpc
 
-from support import waiting
-from support.net import free_port  # noqa: F401  (re-exported for the tests)
 from sandbox.salus.ambassador import Ambassador
 from sandbox.salus.config import SandboxConfig
 from sandbox.salus.context import SandboxContext
@@ -29,6 +28,8 @@ from sandbox.salus.interfaces import AttachedEnvoy
 from sandbox.salus.pki import Pki
 from sandbox.salus.proto import telemetry_edge_pb2 as pb
 from sandbox.salus.proto import telemetry_edge_pb2_grpc as pb_grpc
+from support import waiting
+from support.net import free_port  # noqa: F401  (re-exported for the tests)
 
 TENANT = "123456"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -168,7 +169,7 @@ class StreamReader:
     def __init__(self, stub: pb_grpc.TelemetryAmbassadorStub, summary: pb.EnvoySummary,
                  envoy_id: str | None = None) -> None:
         self.envoy_id = envoy_id or str(uuid.uuid1())
-        self.items: "queue.Queue[pb.EnvoyInstruction]" = queue.Queue()
+        self.items: queue.Queue[pb.EnvoyInstruction] = queue.Queue()
         self.seen: list[pb.EnvoyInstruction] = []
         self.error: grpc.RpcError | None = None
         self.done = threading.Event()
@@ -232,7 +233,7 @@ class HttpServerThread:
 def auth_service(pki: Pki) -> HttpServerThread:
     """Dev-token auth service (contract §5.3): the bearer value is the tenant id."""
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             auth = self.headers.get("Authorization", "")
             if self.path != "/v1.0/cert" or not auth.startswith("Bearer ") or not auth[7:]:
                 self.send_error(401)

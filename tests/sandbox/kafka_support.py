@@ -4,14 +4,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from support import waiting
 from sandbox.salus.config import SandboxConfig
 from sandbox.salus.context import SandboxContext
 from sandbox.salus.faults import Faults
+from support import waiting
 
 
 def poll(predicate: Callable[[], Any], timeout: float, what: str, seen: Callable[[], Any] = lambda: "",
@@ -88,7 +89,7 @@ def umf(tenant: str, resource: str, group: str, fields: dict[str, Any], metadata
     metrics = []
     for name, v in fields.items():
         m: dict[str, Any] = {"timestamp": ts, "group": group, "name": name, "metadata": metadata or {}}
-        if isinstance(v, bool) or isinstance(v, str):
+        if isinstance(v, (bool, str)):
             m["string"] = str(v)
         elif isinstance(v, int):
             m["int"] = str(v)

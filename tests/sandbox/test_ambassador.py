@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import grpc
 import pytest
@@ -17,11 +17,27 @@ from sandbox.salus.proto import telemetry_edge_pb2 as pb
 from sandbox.salus.proto import telemetry_edge_pb2_grpc as pb_grpc
 
 try:  # works whether or not tests/sandbox is a package
-    from .edge_support import (TENANT, AmbassadorRig, StreamReader, install_dto, net_monitor, poll,
-                               start_ambassador, summary)
+    from .edge_support import (
+        TENANT,
+        AmbassadorRig,
+        StreamReader,
+        install_dto,
+        net_monitor,
+        poll,
+        start_ambassador,
+        summary,
+    )
 except ImportError:
-    from edge_support import (TENANT, AmbassadorRig, StreamReader, install_dto, net_monitor, poll,
-                              start_ambassador, summary)  # type: ignore[no-redef]
+    from edge_support import (
+        TENANT,
+        AmbassadorRig,
+        StreamReader,
+        install_dto,
+        net_monitor,
+        poll,
+        start_ambassador,  # type: ignore[no-redef]
+        summary,
+    )
 
 RELEASE_URL = "http://127.0.0.1:9/releases/telegraf-1.13.2-linux-amd64.tar.gz"
 

@@ -3,8 +3,8 @@ tenant metadata, public zones, presence partitions, admin lists, tenant delete."
 from __future__ import annotations
 
 import pytest
+from api_rig import OTHER, PUBLIC_ZONE, TENANT, ApiRig, error_shape, fresh_tenant, module_rig, net_monitor
 
-from api_rig import (OTHER, TENANT, ApiRig, error_shape, fresh_tenant, net_monitor, module_rig, PUBLIC_ZONE)
 from sandbox.salus import topics
 
 rig = module_rig("admin")

@@ -3,14 +3,13 @@ middlewares, and state kept across a restart on the same data dir."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from api_rig import OTHER, PUBLIC_ZONE, TENANT, ApiRig, error_shape, fresh_tenant, module_rig, net_monitor
 
-from api_rig import (OTHER, PUBLIC_ZONE, TENANT, ApiRig, error_shape, fresh_tenant, module_rig, net_monitor)
 from sandbox.salus import faults as F
-
 
 rig = module_rig("edges")
 

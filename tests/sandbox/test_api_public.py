@@ -4,8 +4,18 @@ from __future__ import annotations
 import json
 
 import pytest
+from api_rig import (
+    OTHER,
+    PUBLIC_ZONE,
+    TENANT,
+    ApiRig,
+    error_shape,
+    fresh_tenant,
+    local_monitor,
+    module_rig,
+    net_monitor,
+)
 
-from api_rig import (OTHER, TENANT, ApiRig, error_shape, fresh_tenant, local_monitor, net_monitor, module_rig, PUBLIC_ZONE)
 from sandbox.salus import topics
 from sandbox.salus.seed import goarch
 
@@ -54,7 +64,7 @@ def test_agent_install_lifecycle_and_events(rig: ApiRig) -> None:
     assert created.status_code == 201
     inst = created.json()
     assert inst["agentRelease"] == rel and inst["labelSelectorMethod"] == "AND" and "tenantId" not in inst
-    (topic, key, value, type_id), = rig.bus.since(mark, topics.INSTALLS)
+    (_topic, key, value, type_id), = rig.bus.since(mark, topics.INSTALLS)
     assert key == f"{t}:r1" and value == {"tenantId": t, "resourceId": "r1", "op": "UPSERT", "agentType": "TELEGRAF"}
     assert type_id == topics.TYPE_IDS["AgentInstallChangeEvent"]
     assert ("installs", t) in rig.changes

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.kafka import Broker
 from sandbox.common.kafka_bus import KafkaBus, encode_value
+from sandbox.kafka import Broker
 
 try:  # works whether or not tests/sandbox is a package
     from .kafka_support import Collector, poll, unique

@@ -8,7 +8,8 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from aiohttp import web
 
 from sandbox.common.children import Spawner, die_with_parent
 from sandbox.common.fault_control import add_fault_control
-from sandbox.common.faults import FaultSpec, Faults, UnknownFault, catalog_of
+from sandbox.common.faults import Faults, FaultSpec, UnknownFault, catalog_of
 from sandbox.common.http import ServiceError, error_middleware
 from sandbox.common.paging import page_request, page_slice
 from support.processes import stop_tree

@@ -9,8 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import psutil
 import pytest
@@ -19,18 +20,36 @@ import yaml
 from sandbox.salus import faults as F
 from sandbox.salus import topics
 from sandbox.salus.envoy.cli import main as envoy_main
-from support.durations import seconds_or
 from sandbox.salus.http.downloads import build_downloads_app
 from sandbox.salus.releases import build_telegraf_release
+from support.durations import seconds_or
 
 try:  # works whether or not tests/sandbox is a package
-    from .edge_support import (REPO_ROOT, TENANT, AiohttpThread, AmbassadorRig, auth_service,
-                               free_port, install_dto, net_monitor,
-                               poll, start_ambassador)
+    from .edge_support import (
+        REPO_ROOT,
+        TENANT,
+        AiohttpThread,
+        AmbassadorRig,
+        auth_service,
+        free_port,
+        install_dto,
+        net_monitor,
+        poll,
+        start_ambassador,
+    )
 except ImportError:
-    from edge_support import (REPO_ROOT, TENANT, AiohttpThread, AmbassadorRig, auth_service,
-                              free_port, install_dto, net_monitor,
-                              poll, start_ambassador)  # type: ignore[no-redef]
+    from edge_support import (
+        REPO_ROOT,
+        TENANT,
+        AiohttpThread,
+        AmbassadorRig,
+        auth_service,
+        free_port,
+        install_dto,
+        net_monitor,
+        poll,  # type: ignore[no-redef]
+        start_ambassador,
+    )
 
 VERSION = "1.13.2"
 EXE = "./telegraf/telegraf"
@@ -50,7 +69,7 @@ class EnvoyRun:
                "ingest": {"telegraf": {"json": {"bind": f"127.0.0.1:{free_port()}"}}}, **extra}
         self.config.write_text(yaml.safe_dump(cfg))
         self.log = tmp / "envoy.log"
-        self._log = open(self.log, "wb")
+        self._log = open(self.log, "wb")  # noqa: SIM115 — open while the envoy runs; closed by stop()
         self.proc = subprocess.Popen([sys.executable, "-m", "sandbox.salus.envoy.cli", "run",
                                       f"--config={self.config}"], cwd=str(REPO_ROOT),
                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -147,7 +166,7 @@ def test_full_chain_attach_install_configure_metrics_and_clean_stop(
     assert children, "telegraf should be running as the envoy's child"
     envoy.proc.send_signal(signal.SIGTERM)
     assert envoy.proc.wait(10) == 0
-    gone, alive = psutil.wait_procs(children, timeout=5)
+    _gone, alive = psutil.wait_procs(children, timeout=5)
     assert not alive, f"orphaned agent processes: {alive}"
     poll(lambda: rig.domain.detached, 5, "detach seen by the ambassador")
     out = envoy.output()
@@ -208,6 +227,7 @@ def test_config_suffix_and_discovered_labels_are_enforced(tmp_path: Path) -> Non
 
 def test_flags_beat_env_beat_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
+
     from sandbox.salus.envoy.cli import load_config
     conf = tmp_path / "e.yaml"
     conf.write_text(yaml.safe_dump({"resource_id": "file", "zone": "file_zone",

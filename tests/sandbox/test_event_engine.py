@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
+from sandbox.common.kafka_bus import KafkaBus
 from sandbox.kafka import Broker
 from sandbox.salus import faults as F
 from sandbox.salus import topics
-from sandbox.common.kafka_bus import KafkaBus
 from sandbox.salus.event_engine import EventEngine
 
 try:  # works whether or not tests/sandbox is a package
     from .kafka_support import CapturingBus, Collector, FakeDomain, cmp, crit_when, make_ctx, poll, task, umf, unique
 except ImportError:
-    from kafka_support import (CapturingBus, Collector, FakeDomain, cmp, crit_when, make_ctx,  # type: ignore[no-redef]
-                               poll, task, umf, unique)
+    from kafka_support import CapturingBus, Collector, FakeDomain, cmp, crit_when, make_ctx, poll, task, umf, unique  # type: ignore[no-redef]
 
 TS = "2021-03-01T10:07:30.123456789Z"
 TS_5MIN = str(int(time.mktime(time.strptime("2021-03-01T10:05:00", "%Y-%m-%dT%H:%M:%S"))) - time.timezone)

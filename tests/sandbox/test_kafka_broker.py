@@ -86,7 +86,7 @@ def test_restart_from_a_short_lived_thread_survives_that_thread(tmp_path: Path) 
 
 def test_missing_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALF_TANSU_BIN", "/nonexistent")
-    with pytest.raises(BrokerError, match="binary not found.*CALF_TANSU_BIN"):
+    with pytest.raises(BrokerError, match=r"binary not found.*CALF_TANSU_BIN"):
         Broker().start()
 
 
@@ -95,7 +95,7 @@ def test_port_in_use_names_the_exit(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         b = Broker(port=s.getsockname()[1], log_path=tmp_path / "b.log")
-        with pytest.raises(BrokerError, match="port .* is not free"):
+        with pytest.raises(BrokerError, match=r"port .* is not free"):
             b.start(timeout=3)
         assert not b.alive()
 

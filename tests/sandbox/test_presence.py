@@ -1,15 +1,15 @@
 """Presence monitor: contract §7 UMF per expected resource, connected 1/0, the presence-zero fault."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
+from sandbox.common.kafka_bus import KafkaBus
 from sandbox.kafka import Broker
 from sandbox.salus import faults as F
 from sandbox.salus import topics
-from sandbox.common.kafka_bus import KafkaBus
 from sandbox.salus.presence import PresenceMonitor
 
 try:  # works whether or not tests/sandbox is a package
@@ -35,11 +35,11 @@ def rig(broker: Broker, tmp_path: Path) -> Iterator[tuple[PresenceMonitor, FakeD
     seen.close()
 
 
-def of(tenant: str, resource: str):  # noqa: ANN201 - a record predicate
+def of(tenant: str, resource: str):
     return lambda r: isinstance(r.value, dict) and r.value.get("device") == f"{tenant}:{resource}"
 
 
-def test_one_umf_per_resource_shaped_like_the_real_one(rig) -> None:  # noqa: ANN001
+def test_one_umf_per_resource_shaped_like_the_real_one(rig) -> None:
     monitor, _, seen, tenant = rig
     assert monitor.export_once() == 2
     monitor.ctx.bus.flush()
@@ -57,7 +57,7 @@ def test_one_umf_per_resource_shaped_like_the_real_one(rig) -> None:  # noqa: AN
     assert down.value["systemMetadata"] == {} and down.value["metrics"][0]["int"] == "0"
 
 
-def test_presence_zero_fault_reports_every_resource_disconnected(rig) -> None:  # noqa: ANN001
+def test_presence_zero_fault_reports_every_resource_disconnected(rig) -> None:
     monitor, _, seen, tenant = rig
     monitor.ctx.faults.enable(F.PRESENCE_ZERO)
     monitor.export_once()
@@ -66,7 +66,7 @@ def test_presence_zero_fault_reports_every_resource_disconnected(rig) -> None:  
     assert up.value["metrics"][0]["int"] == "0"
 
 
-def test_the_thread_exports_every_period_and_follows_attachments(rig) -> None:  # noqa: ANN001
+def test_the_thread_exports_every_period_and_follows_attachments(rig) -> None:
     monitor, domain, seen, tenant = rig
     monitor.start()
     seen.wait_for(of(tenant, "down"), count=2)

@@ -5,11 +5,11 @@ deployment must send what that era's EEM accepts, and the sandbox must refuse th
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
-
 from api_rig import ApiRig, fresh_tenant, module_rig
+
 from support.salus.tasks import task_body
 
 rig = module_rig("eras")

@@ -16,8 +16,9 @@ import time
 import tomllib
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -26,9 +27,9 @@ from sandbox.salus.http.downloads import build_downloads_app
 from sandbox.salus.releases import build_telegraf_release
 
 try:  # works whether or not tests/sandbox is a package
-    from .edge_support import (AiohttpThread, HttpServerThread, free_port, iter_lines, poll)
+    from .edge_support import AiohttpThread, HttpServerThread, free_port, iter_lines, poll
 except ImportError:
-    from edge_support import (AiohttpThread, HttpServerThread, free_port, iter_lines, poll)  # type: ignore[no-redef]
+    from edge_support import AiohttpThread, HttpServerThread, free_port, iter_lines, poll  # type: ignore[no-redef]
 
 
 # ------------------------------------------------------------------------------ release + downloads
@@ -106,7 +107,7 @@ class Collector:
     def __init__(self) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
-        self.lines: "queue.Queue[dict[str, Any]]" = queue.Queue()
+        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -146,7 +147,7 @@ def telegraf_exe(tmp_path: Path) -> Path:
 @pytest.fixture
 def web() -> Iterator[str]:
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             body = b"all good"
             self.send_response(200 if self.path == "/ok" else 503)
             self.send_header("Content-Length", str(len(body)))
@@ -182,7 +183,7 @@ def test_standin_probes_real_sockets_reloads_on_sighup_and_stops_on_sigterm(
                             stderr=subprocess.PIPE)
     try:
         for mid in ("closed", "open", "http", "h503", "hdead"):
-            poll(lambda: collector.matching(monitor_id=mid), 10, f"a sample from {mid}")
+            poll(lambda mid=mid: collector.matching(monitor_id=mid), 10, f"a sample from {mid}")
         closed = collector.matching(monitor_id="closed")[0]
         assert closed["name"] == "net_response"
         assert closed["fields"]["result_code"] == 2 and closed["fields"]["response_time"] >= 0

@@ -16,8 +16,8 @@ import psutil
 import yaml
 from kafka import KafkaConsumer, TopicPartition
 
-from support.sandboxes import start_sandbox
 from support.net import closed_port, free_port
+from support.sandboxes import start_sandbox
 from support.waiting import poll
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,6 +106,6 @@ def test_walkthrough(tmp_path):
             children = psutil.Process(envoy.pid).children(recursive=True) if envoy.poll() is None else []
             os.killpg(envoy.pid, signal.SIGTERM)
             envoy.wait(10)
-            gone, alive = psutil.wait_procs(children, timeout=5)
+            _gone, alive = psutil.wait_procs(children, timeout=5)
             assert not alive, f"agents outlived the envoy: {alive}"
         sb.stop()

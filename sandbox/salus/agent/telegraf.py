@@ -60,7 +60,7 @@ def net_response(cfg: dict) -> tuple[dict, dict]:
                 else:
                     if str(cfg["expect"]) not in data:
                         code, result = NET_STRING_MISMATCH, "string_mismatch"
-    except socket.timeout:
+    except TimeoutError:
         code, result = NET_TIMEOUT, "timeout"
     except (OSError, ValueError):
         code, result = NET_CONN_FAILED, "connection_failed"
@@ -93,7 +93,7 @@ def http_response(cfg: dict, url: str) -> tuple[dict, dict]:
         # Any HTTP status is a successful probe for telegraf; the status is a field.
         fields["http_response_code"] = e.code
         code, result = HTTP_SUCCESS, "success"
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         code, result = HTTP_TIMEOUT, "timeout"
     except urllib.error.URLError as e:
         if isinstance(e.reason, (socket.timeout, TimeoutError)):
@@ -170,7 +170,7 @@ class Agent:
             self.reload.clear()
             try:
                 conf = self.load()
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 — like telegraf: say why, retry, keep running
                 print(f"E! could not load config: {e}", file=sys.stderr, flush=True)
                 self.stop.wait(1)
                 continue

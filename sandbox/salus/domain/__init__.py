@@ -9,7 +9,8 @@ about state.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..context import SandboxContext
 from ..interfaces import AttachedEnvoy

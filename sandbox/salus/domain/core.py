@@ -7,7 +7,8 @@ presence monitor and the event engine can never disagree about state.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sandbox.common.store import Store
 

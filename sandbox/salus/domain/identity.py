@@ -32,7 +32,7 @@ class Identity:
         else:
             return None
         token = {"id": secrets.token_hex(16), "username": user.username,
-                 "expires": (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=24))
+                 "expires": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=24))
                  .strftime("%Y-%m-%dT%H:%M:%S.000Z")}
         self.core.store.put("idtoken", token["id"], None, token)
         return {"token": token, "user": user}

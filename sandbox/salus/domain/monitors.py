@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import ValidationInfo, field_validator
 
@@ -131,7 +132,8 @@ class Monitors:
         if details["type"] == "remote" and not details.get("monitoringZones"):
             details["monitoringZones"] = self.public_zone_names()
         m = {"id": str(uuid.uuid4()), "tenantId": tenant, "name": body.get("name"),
-             "labelSelector": body.get("labelSelector"), "labelSelectorMethod": body.get("labelSelectorMethod") or "AND",
+             "labelSelector": body.get("labelSelector"),
+             "labelSelectorMethod": body.get("labelSelectorMethod") or "AND",
              "resourceId": body.get("resourceId"), "excludedResourceIds": body.get("excludedResourceIds"),
              "metadata": body.get("metadata") or {},
              "interval": iso_duration(duration_seconds(body.get("interval") or "PT1M", "interval")),

@@ -11,7 +11,8 @@ from pydantic import ValidationInfo, field_validator
 from .. import topics
 from .core import Core
 from .errors import AlreadyExists, BadRequest, DeletionNotAllowed, DomainError
-from .monitors import Monitors, dto as monitor_dto, summary
+from .monitors import Monitors, summary
+from .monitors import dto as monitor_dto
 from .requests import Request, checked
 from .tenants import TenantMetadata
 from .values import duration_seconds, iso_duration, now_iso

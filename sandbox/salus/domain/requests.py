@@ -10,7 +10,8 @@ that raises :class:`Invalid` with every failing nested path, as bean validation 
 """
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import topics
 from ..labels import label_errors, selector_matches

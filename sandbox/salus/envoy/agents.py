@@ -117,7 +117,7 @@ class ConfigServer:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 if self.path != f"/{outer.token}" or self.headers.get("Authorization") != f"Token {outer.token}":
                     self.send_error(401)
                     return

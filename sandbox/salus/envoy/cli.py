@@ -43,9 +43,10 @@ def load_config(args: argparse.Namespace) -> dict[str, Any]:
     try:
         cfg = yaml.safe_load(Path(args.config).read_text()) or {}
     except OSError as e:
-        raise SystemExit(f"telemetry-envoy: cannot read config {args.config}: {e.strerror}")
+        raise SystemExit(f"telemetry-envoy: cannot read config {args.config}: {e.strerror}") from None
     except yaml.YAMLError as e:
-        raise SystemExit(f"telemetry-envoy: config {args.config} is not valid YAML: {str(e).splitlines()[0]}")
+        raise SystemExit(f"telemetry-envoy: config {args.config} is not valid YAML: "
+                         f"{str(e).splitlines()[0]}") from None
     if not isinstance(cfg, dict):
         raise SystemExit(f"telemetry-envoy: config {args.config} must be a YAML mapping")
     for key in ENV_KEYS:

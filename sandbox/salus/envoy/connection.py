@@ -136,7 +136,7 @@ class Envoy:
             agent_type = pb.AgentType.Name(i.agent.type)
             try:
                 install_agent(self.data_path, agent_type, i.agent.version, i.url, i.exe)
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 — a failed install is logged, the envoy stays attached
                 log.error("install of %s %s failed: %s", agent_type, i.agent.version, e)
                 return
             if agent_type == "TELEGRAF":

@@ -1,7 +1,8 @@
 """Admin API ``/api/…`` (contract §2) plus the sandbox's own admin-only fault control (``/_sandbox/``)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 

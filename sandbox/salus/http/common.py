@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -81,7 +82,8 @@ def require_user(ctx: SandboxContext, request: web.Request, tenant: str | None =
     """The Repose keystone-v2 rules: unknown token → 401; tenant not granted (and not admin) → 403."""
     user = ctx.domain.identity.token_user(request.headers.get("X-Auth-Token"))
     if user is None:
-        raise web.HTTPUnauthorized(reason="Unauthorized", text="Full authentication is required to access this resource")
+        raise web.HTTPUnauthorized(reason="Unauthorized",
+                                   text="Full authentication is required to access this resource")
     is_admin = ADMIN_ROLE in user.roles
     if admin and not is_admin:
         raise web.HTTPForbidden(reason="Forbidden", text="Access is denied")
