@@ -35,8 +35,6 @@ class BrokerError(RuntimeError):
 
 
 _SPAWNER = Spawner("broker-spawner")
-#: Kept for stand-ins that still import the private name (sandbox/sidecar/children.py).
-_child_setup = die_with_parent
 
 
 class Broker:
@@ -223,18 +221,12 @@ class Broker:
 
         SIGINT first, not SIGTERM: measured, Tansu exits at once on SIGINT but waits for connected
         clients on SIGTERM (which would cost the whole grace period on every stop). Whatever is
-        left after ``grace`` gets the shared SIGTERM → SIGKILL tree stop."""
+        left after ``grace`` is killed with its tree."""
         with self._lock:
             proc, self._proc = self._proc, None
             if proc is not None and proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGINT)     # its own process group (setsid in the child)
-                except (ProcessLookupError, PermissionError):
-                    proc.send_signal(signal.SIGINT)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(grace)
                 from support.processes import stop_tree  # psutil: imported when needed, not on every start
-                stop_tree(proc, grace=0.5)
+                stop_tree(proc, grace=grace, first=signal.SIGINT)   # its own process group (setsid in the child)
                 log.info("broker on %s stopped", self.bootstrap)
             self._close_log()
 

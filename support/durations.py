@@ -6,9 +6,7 @@ vars all carry them; a bare number means seconds.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator
+from typing import Any
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -50,5 +48,16 @@ def format_go(seconds: float) -> str:
     return (f"{h}h" if h else "") + (f"{m}m" if h or m else "") + f"{s}s"
 
 
-Seconds = Annotated[float, BeforeValidator(go_duration)]
-"""A duration setting: seconds, or a Go duration string as profiles and Go configs carry them."""
+def __getattr__(name: str) -> Any:
+    """``Seconds`` — a duration setting: seconds, or a Go duration string as profiles and Go
+    configs carry them. Built on first use so that stand-ins which only parse durations (an envoy
+    process starts per scenario) do not pay for importing pydantic."""
+    if name == "Seconds":
+        from typing import Annotated
+
+        from pydantic import BeforeValidator
+
+        seconds = Annotated[float, BeforeValidator(go_duration)]
+        globals()["Seconds"] = seconds
+        return seconds
+    raise AttributeError(name)

@@ -43,11 +43,12 @@ def family(pid: int, pgid: int | None = None) -> list[psutil.Process]:
 
 
 def stop_tree(proc: subprocess.Popen | None, grace: float = 5.0, pgid: int | None = None,
-              group: bool = True) -> int | None:
+              group: bool = True, first: int = signal.SIGTERM) -> int | None:
     """Stop ``proc``, its process group and every descendant; return its exit code (None if unknown).
 
     ``pgid`` defaults to ``proc.pid`` — right for children started with ``start_new_session=True``;
-    ``group=False`` for a child that shares the caller's group (only it and its descendants go).
+    ``group=False`` for a child that shares the caller's group (only it and its descendants go);
+    ``first`` is the polite signal (some servers drain clients on SIGTERM but exit at once on SIGINT).
     Idempotent: a process already gone is fine.
     """
     if proc is None:
@@ -55,9 +56,9 @@ def stop_tree(proc: subprocess.Popen | None, grace: float = 5.0, pgid: int | Non
     pgid = (proc.pid if pgid is None else pgid) if group else None
     strays = family(proc.pid, pgid)
     if proc.poll() is None:
-        _signal_group(pgid, signal.SIGTERM)
+        _signal_group(pgid, first)
         with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
+            proc.send_signal(first)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(grace)
     _signal_group(pgid, signal.SIGKILL)

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 from .errors import WaitTimeout
 
+__all__ = ["WaitTimeout", "poll"]
+
 T = TypeVar("T")
 
 

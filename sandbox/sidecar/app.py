@@ -113,7 +113,7 @@ class SidecarSandbox:
                         async with http.get(url) as r:
                             if r.status == 200:
                                 pending.remove(url)
-                    except (aiohttp.ClientError, asyncio.TimeoutError):
+                    except (TimeoutError, aiohttp.ClientError):
                         pass
                 if pending and loop.time() > deadline:
                     raise RuntimeError(f"not ready within {timeout:.0f}s: {', '.join(pending)}; see {self.log_file}")

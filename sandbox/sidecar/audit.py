@@ -12,7 +12,7 @@ AUTH_KEYS = {"authorization", "proxy-authorization"}
 
 
 def _ts(seconds_precision: bool) -> str:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     if seconds_precision:
         now = now.replace(microsecond=0)
     return now.isoformat().replace("+00:00", "Z")

@@ -7,10 +7,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
-from sandbox.kafka import _child_setup
+from sandbox.common.children import die_with_parent
 from support.processes import stop_tree
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def child_setup() -> Callable[[], None]:
     """Own session, SIGKILL on the sandbox's death (the shared broker spawner's ``preexec_fn``)."""
-    return _child_setup(os.getpid())
+    return die_with_parent(os.getpid())
 
 
 class PythonChild:

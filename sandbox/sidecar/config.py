@@ -61,7 +61,7 @@ class SandboxConfig(_M):
     faults: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def load_file(cls, path: str | None) -> "SandboxConfig":
+    def load_file(cls, path: str | None) -> SandboxConfig:
         if not path:
             return cls()
         try:

@@ -3,7 +3,7 @@ and idempotent (a mask never matches a later rule)."""
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b")
 PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]?\d{4}(?!\d)")
@@ -22,7 +22,7 @@ class Scrubber:
         self.phone = flag(env, "PII_MASK_PHONE", True)
         self.numbers = flag(env, "PII_MASK_NUMBERS", False)
         digits = int(env.get("PII_MASK_MIN_DIGITS") or 9)
-        self._number = re.compile(r"(?<!\d)\d{%d,}(?!\d)" % max(1, digits))
+        self._number = re.compile(rf"(?<!\d)\d{{{max(1, digits)},}}(?!\d)")
 
     def __call__(self, text: str) -> str:
         if self.email:

@@ -14,9 +14,10 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 TERMINAL = frozenset({"complete", "failed", "canceled", "expired", "shed"})
 

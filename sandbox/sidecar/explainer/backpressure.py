@@ -2,8 +2,8 @@
 ``rate-limit-spike`` chaos flag), and the degrade-ladder actions for that level."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 LADDER = ("token->sentence", "reduce-samples", "reduce-topk", "reduce-layers", "saliency-fallback", "drop")
 

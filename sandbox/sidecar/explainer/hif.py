@@ -70,7 +70,7 @@ def build(prompt: str, answer: str, *, granularity: str, featureset: str, model:
     return prune({"network-type": "directed", "nodes": list(nodes.values()), "incidences": incidences,
                   "meta": {"version": "hif-1", "model_name": model, "model_hash": mhash, "sae_dictionary": featureset,
                            "granularity": granularity,
-                           "created_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+                           "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0)
                            .isoformat().replace("+00:00", "Z"),
                            "limits": {"min_edge_weight": min_edge_weight, "max_nodes": max_nodes,
                                       "max_incidences": max_incidences}}})

@@ -16,8 +16,9 @@ import os
 import re
 import socket
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -174,7 +175,7 @@ class Worker:
                 await self._explain(env, tenant, gran, waited, tenant_queue, global_queue)
         except Canceled:
             pass
-        except Exception:  # noqa: BLE001 — one bad job must not stop the worker
+        except Exception:
             log.exception("job %s failed", msg_id)
             await self._finish(env, tenant, gran, "failed", stage="failed", error="explainer_error")
         finally:
@@ -316,7 +317,7 @@ class Worker:
         m.incidences.set(len(graph["incidences"]))
         m.prune_ratio.set(0.0 if not before else max(0.0, 1 - len(graph["incidences"]) / before))
         m.supernodes.set(sum(1 for n in graph["nodes"] if n.get("type") == "circuit_supernode"))
-        day = dt.datetime.now(dt.timezone.utc)
+        day = dt.datetime.now(dt.UTC)
         key = "/".join([slug(self.prefix), f"{day:%Y}", f"{day:%m}", f"{day:%d}", slug(env["trace_id"]),
                         f"{slug(gran)}-{slug(feats)}-{slug(hif.model_hash(model))}.hif.json.gz"])
         path = self.artifact_root / key

@@ -7,8 +7,9 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis

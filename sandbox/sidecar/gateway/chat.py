@@ -112,7 +112,7 @@ async def _enqueue(gw: Gateway, trace_id: str, tenant: str, gran: str, feats: st
     envelope = {"request_id": trace_id, "upstream_id": completion.get("id"), "provider": gw.provider,
                 "model": body.get("model"), "messages": messages,
                 "response": {k: v for k, v in completion.items() if k != "explanation_metadata"},
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                "created_at": dt.datetime.now(dt.UTC).isoformat(),
                 "trace": {"stream": stream, "status_code": 200,
                           "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
                 # what the explainer needs to own the trace (internal, never visible to a client)

@@ -43,6 +43,7 @@ class EventHub:
         self._hooks: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._delivered: set[tuple[str, str]] = set()
         self._task: asyncio.Task | None = None
+        self._deliveries: set[asyncio.Task] = set()     # held so a pending delivery is not garbage-collected
         self._http: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -115,8 +116,10 @@ class EventHub:
             if not loopback(reg["url"]):
                 log.warning("webhook %s not delivered: the stand-in posts only to loopback hosts", reg["id"])
                 continue
-            asyncio.create_task(self._post(reg, {"event": event, "trace_id": trace_id,
-                                                 "status": public_status(item)}))
+            task = asyncio.create_task(self._post(reg, {"event": event, "trace_id": trace_id,
+                                                        "status": public_status(item)}))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
 
     async def _post(self, reg: dict[str, Any], body: dict[str, Any]) -> None:
         assert self._http is not None
@@ -125,6 +128,6 @@ class EventHub:
                 async with self._http.post(reg["url"], json=body) as resp:
                     log.info("webhook %s → %s answered %s", reg["id"], reg["url"], resp.status)
                     return
-            except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+            except (TimeoutError, aiohttp.ClientError) as e:
                 log.warning("webhook %s attempt %d failed: %s", reg["id"], attempt + 1, e)
                 await asyncio.sleep(0.2 * (attempt + 1))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from prometheus_client import CollectorRegistry, disable_created_metrics, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _TRACE_PATH = re.compile(r"^/v1/traces/[^/]+(/(status|graph|stream|webhooks))?$")

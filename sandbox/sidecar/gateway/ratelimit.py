@@ -4,11 +4,11 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 
 class Bucket:
-    __slots__ = ("rps", "burst", "tokens", "stamp")
+    __slots__ = ("burst", "rps", "stamp", "tokens")
 
     def __init__(self, rps: float, burst: float) -> None:
         self.rps, self.burst = rps, burst

@@ -97,7 +97,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 break
             try:
                 item = await asyncio.wait_for(queue.get(), timeout=1.0)
-            except asyncio.TimeoutError:       # a missed message: the store is the truth
+            except TimeoutError:       # a missed message: the store is the truth
                 item = gw.store.get(trace_id) or item
         if item.get("state") == "complete":
             if not gw.fault(F.SSE_NO_COMPLETE):
