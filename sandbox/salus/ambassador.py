@@ -41,7 +41,7 @@ class Session:
     outbox: queue.Queue[Any] = field(default_factory=queue.Queue)
     ready: bool = False
     installs_sent: dict[str, str] = field(default_factory=dict)      # TYPE -> version
-    ops_sent: dict[str, tuple[str, int]] = field(default_factory=dict)  # op id -> (content, interval)
+    ops_sent: dict[str, tuple[str, str, int]] = field(default_factory=dict)  # op id -> (type, content, interval)
     lock: threading.Lock = field(default_factory=threading.Lock)
     detached: bool = False
 
@@ -233,8 +233,7 @@ class Ambassador(pb_grpc.TelemetryAmbassadorServicer):
             return
         with session.lock:
             self._send_installs(session)
-            if session.installs_sent:
-                self._send_configure(session)
+            self._send_configure(session)
 
     def _send_installs(self, session: Session) -> None:
         if self.ctx.faults.active(F.INSTALLS_WITHHELD):
@@ -255,29 +254,36 @@ class Ambassador(pb_grpc.TelemetryAmbassadorServicer):
             log.info("install %s %s → envoy %s", rel["type"], version, envoy.envoy_id)
 
     def _send_configure(self, session: Session) -> None:
+        """Configure ops for the monitors bound to this envoy — only for agent types it has
+        installed (the ambassador sends MM the envoy's ``installedAgentVersions`` and MM binds
+        nothing else): an envoy without telegraf never gets TELEGRAF configuration."""
         envoy = session.envoy
-        wanted: dict[str, tuple[str, int, dict[str, str]]] = {}
+        installed = set(session.installs_sent)
+        wanted: dict[str, tuple[str, str, int, dict[str, str]]] = {}
         for b in self.ctx.domain.bound_monitors_for_envoy(envoy.envoy_id):
+            agent_type = b.get("agentType") or "TELEGRAF"
+            if agent_type not in installed:
+                continue
             labels = {"monitor_id": b["monitorId"], "monitor_type": b["monitorType"] or "",
                       "monitor_selector_scope": b["selectorScope"]}
             if b["selectorScope"] == "remote":
                 labels.update(target_tenant=b["tenantId"], resource_id=b["resourceId"],
                               monitoring_zone_id=b.get("zoneName") or "")
             op_id = f"{b['tenantId']}_{b['monitorId']}_{b['resourceId']}"
-            wanted[op_id] = (b["renderedContent"], duration_seconds(b["interval"], "interval"), labels)
-        ops = []
-        for op_id, (content, interval, labels) in wanted.items():
+            wanted[op_id] = (agent_type, b["renderedContent"], duration_seconds(b["interval"], "interval"), labels)
+        ops: dict[str, list[pb.ConfigurationOp]] = {}
+        for op_id, (agent_type, content, interval, labels) in wanted.items():
             prev = session.ops_sent.get(op_id)
-            if prev == (content, interval):
+            if prev == (agent_type, content, interval):
                 continue
             kind = pb.ConfigurationOp.CREATE if prev is None else pb.ConfigurationOp.MODIFY
-            ops.append(pb.ConfigurationOp(id=op_id, type=kind, content=content, extraLabels=labels,
-                                          interval=interval))
-            session.ops_sent[op_id] = (content, interval)
+            ops.setdefault(agent_type, []).append(pb.ConfigurationOp(
+                id=op_id, type=kind, content=content, extraLabels=labels, interval=interval))
+            session.ops_sent[op_id] = (agent_type, content, interval)
         for op_id in [o for o in session.ops_sent if o not in wanted]:
-            ops.append(pb.ConfigurationOp(id=op_id, type=pb.ConfigurationOp.REMOVE))
-            del session.ops_sent[op_id]
-        if ops:
+            agent_type = session.ops_sent.pop(op_id)[0]
+            ops.setdefault(agent_type, []).append(pb.ConfigurationOp(id=op_id, type=pb.ConfigurationOp.REMOVE))
+        for agent_type, type_ops in ops.items():
             session.outbox.put(pb.EnvoyInstruction(configure=pb.EnvoyInstructionConfigure(
-                agentType=pb.TELEGRAF, operations=ops)))
-            log.info("configure %d ops → envoy %s", len(ops), envoy.envoy_id)
+                agentType=pb.AgentType.Value(agent_type), operations=type_ops)))
+            log.info("configure %d %s ops → envoy %s", len(type_ops), agent_type, envoy.envoy_id)

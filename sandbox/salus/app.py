@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,8 @@ from .seed import goarch
 log = logging.getLogger("sandbox.salus")
 
 RELEASE_EXE = "./telegraf/telegraf"
+#: flush_jitter the real envoy renders into telegraf's config (agents/telegraf.go), not configurable
+FLUSH_JITTER_S = 2.0
 
 
 def goos() -> str:
@@ -216,7 +219,7 @@ class SalusSandbox:
             "auth_token": token,
             "tls": {"auth_service": {"url": self.ctx.urls["auth_service"]}},
             "ambassador": {"address": self.ctx.urls["ambassador"]},
-            "agents": {"dataPath": str(poller_dir / "data")},
+            "agents": {"dataPath": str(poller_dir / "data"), "maxFlushInterval": f"{cfg.envoy_max_flush_interval}s"},
             "ingest": {"telegraf": {"json": {"bind": f"{cfg.host}:{free_port(cfg.host)}"}}},
         }
         conf_path = poller_dir / "telemetry-envoy.yaml"
@@ -233,7 +236,6 @@ class SalusSandbox:
         cfg, urls = self.config, self.ctx.urls
         regular = cfg.user("e2et-regular")
         admin = cfg.user("e2et-admin")
-        envoy_exe = shutil.which("telemetry-envoy", path=str(Path(sys.executable).parent)) or ""
         return {
             "profile": "local",
             "tenant": {"id": cfg.tenant_id, "dedicated": True, "account_type": cfg.account_type},
@@ -250,11 +252,10 @@ class SalusSandbox:
             "kafka": {"brokers": [self.broker.bootstrap], "security_protocol": "PLAINTEXT",
                       "stale_record_guard": 2},
             "topics": {"metrics": topics.METRICS, "attaches": topics.ATTACHES},
-            "events": {"topic": cfg.event_topic, "format": cfg.event_format, "timeout": 20},
-            "presence": {"attach_timeout": 15, "timeout": 15},
+            **self.budgets(),
             "agent_release": self.ctx.extra["release"],
-            "envoy": {"executable": envoy_exe,
-                      "command": [sys.executable, "-m", "sandbox.salus.envoy.cli"]},
+            # an executable only (no command): a user's envoy.executable / E2ET_ENVOY__EXECUTABLE wins
+            "envoy": {"executable": str(self.envoy_launcher()), "max_flush_interval": cfg.envoy_max_flush_interval},
             "zones": {"public": cfg.public_zones[0].name},
             "monitors": {"interval": max(1, cfg.min_monitor_interval), "probe_host": cfg.host},
             "http": {"timeout": 5},
@@ -262,6 +263,31 @@ class SalusSandbox:
                         "log_file": self.ctx.extra.get("log_file", ""),
                         "data_dir": str(self.ctx.data_dir), "pid": os.getpid()},
         }
+
+    def budgets(self) -> dict[str, Any]:
+        """Wait budgets derived from this sandbox's own timings, so a spec against it waits only as
+        long as the behaviour needs (and a broken one fails that fast): an event needs a gather
+        (``monitors.interval``), a flush (``agents.maxFlushInterval`` + telegraf's 2 s jitter), an
+        agent reload after a configure and the engine's hop — twice that, for a loaded machine."""
+        cfg = self.config
+        event = max(1, cfg.min_monitor_interval) + cfg.envoy_max_flush_interval + FLUSH_JITTER_S
+        return {"events": {"topic": cfg.event_topic, "format": cfg.event_format, "timeout": round(2 * event + 2, 1)},
+                "presence": {"attach_timeout": 8, "timeout": round(max(4.0, 10 * cfg.presence_export_period), 1)},
+                "installs": {"timeout": 8}}
+
+    def envoy_launcher(self) -> Path:
+        """``<data dir>/bin/telemetry-envoy``: the stand-in envoy of *this* sandbox's code (a sandbox
+        run from another checkout — a mutation's scratch copy — brings its own envoy)."""
+        exe = self.ctx.data_dir / "bin" / "telemetry-envoy"
+        if not exe.exists():
+            exe.parent.mkdir(parents=True, exist_ok=True)
+            root = Path(__file__).resolve().parents[2]
+            boot = "import sys; sys.path.insert(0, sys.argv.pop(1)); from sandbox.salus.envoy.cli import main; " \
+                   "sys.exit(main())"
+            exe.write_text(f"#!/bin/sh\n# e2et sandbox: the stand-in envoy\nexec {shlex.quote(sys.executable)} "
+                           f"-c {shlex.quote(boot)} {shlex.quote(str(root))} \"$@\"\n")
+            exe.chmod(0o755)
+        return exe
 
     def write_profile(self, path: Path) -> None:
         """Atomically write the profile (0600: it holds the sandbox's generated secrets)."""

@@ -66,11 +66,27 @@ class SandboxConfig(BaseModel):
 
     presence_export_period: float = 0.5   # seconds (real default 5 s in application.yml)
     min_monitor_interval: int = 1         # seconds
+    #: agents.maxFlushInterval the profile asks envoys for (telegraf's flush_interval; the real
+    #: envoy adds flush_jitter = 2 s): the profile's event budgets are derived from it
+    envoy_max_flush_interval: float = 0.1
     page_size: int = 20                   # Spring Data default
     partitions: int = 6
     event_topic: str = "salus.event-notifications.json"
     event_format: EventFormat = "notification"
     faults: dict[str, object] = Field(default_factory=dict)   # faults active from the start
+
+    @field_validator("host")
+    @classmethod
+    def _loopback(cls, v: str) -> str:
+        """Every service listens, and every URL the sandbox seeds points, at this host: loopback only."""
+        import ipaddress
+        try:
+            loopback = ipaddress.ip_address(v).is_loopback
+        except ValueError:
+            loopback = v == "localhost"
+        if not loopback:
+            raise ValueError("the sandbox serves loopback only: use 127.0.0.1 (or another 127.0.0.0/8 address)")
+        return v
 
     @field_validator("tenant_id", "other_tenant_id")
     @classmethod

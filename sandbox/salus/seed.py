@@ -23,6 +23,9 @@ def seed(domain: SalusDomain, ctx: SandboxContext, release_url_for: Callable[[st
     if domain.store.get("seed", "done"):
         return
     arch = goarch()
+    # decoys download from the sandbox's own server too (a 404 there): a seeded URL must never
+    # make an envoy resolve or reach a host off loopback
+    downloads = ctx.urls.get("downloads") or f"http://{cfg.host}"
     for z in cfg.public_zones:
         with contextlib.suppress(AlreadyExists):
             domain.zones.create_public(z.model_dump())
@@ -33,7 +36,7 @@ def seed(domain: SalusDomain, ctx: SandboxContext, release_url_for: Callable[[st
         return domain.releases.create({
             "type": agent_type, "version": version,
             "labels": {"agent_discovered_os": os_, "agent_discovered_arch": arch_},
-            "url": url or f"https://downloads.invalid/{agent_type.lower()}-{version}-{os_}-{arch_}.tar.gz",
+            "url": url or f"{downloads}/releases/missing/{agent_type.lower()}-{version}-{os_}-{arch_}.tar.gz",
             "exe": "./telegraf/telegraf" if agent_type == "TELEGRAF" else f"./{agent_type.lower()}/bin/agent"})
 
     # decoys: other types and platforms, one with a higher version than the valid one

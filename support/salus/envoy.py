@@ -18,9 +18,13 @@ from typing import Any
 
 import yaml
 
+from ..durations import format_go
 from ..errors import ConfigError, InfrastructureError
 from ..net import free_port
 from ..processes import stop_tree
+
+#: The real envoy renders telegraf's ``flush_jitter = "2s"`` (agents/telegraf.go): not a setting.
+FLUSH_JITTER_S = 2.0
 
 
 def envoy_command(settings: Any, workdir: Path) -> list[str]:
@@ -93,7 +97,9 @@ class EnvoyProcess:
             "resource_id": self.resource_id, "labels": self.labels, "auth_token": self._auth_token,
             "tls": {"auth_service": {"url": str(self.settings.auth_service.url).rstrip("/")}},
             "ambassador": {"address": self.settings.ambassador.address, "keepAliveInterval": self.keep_alive},
-            "agents": {"dataPath": str(self.data_path), "terminationTimeout": "2s"},
+            # telegraf's flush_interval: what the suite's event budgets assume (settings envoy.max_flush_interval)
+            "agents": {"dataPath": str(self.data_path), "terminationTimeout": "2s",
+                       "maxFlushInterval": format_go(self.settings.envoy.max_flush_interval)},
             "ingest": {"telegraf": {"json": {"bind": self.ingest_bind}}},
         }
         if self.zone:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -10,6 +11,8 @@ from ..http import ExchangeLog, Redactor
 from ..packs import Endpoint, Pack
 from ..run import CleanupStack, RunContext
 from .settings import LEGACY, SalusSettings
+
+log = logging.getLogger("e2et.salus")
 
 
 class SalusPack(Pack):
@@ -58,6 +61,15 @@ class SalusPack(Pack):
         return caps
 
     def check(self, s: SalusSettings, profile: str) -> None:
+        from .envoy import FLUSH_JITTER_S
+        arrive = s.monitors.interval + s.envoy.max_flush_interval + FLUSH_JITTER_S
+        if s.events.timeout < arrive:
+            # a warning, not a refusal: profiles of the earlier tool must keep loading unchanged
+            log.warning("profile %s: salus.events.timeout %gs is shorter than a check result may need to reach the "
+                        "platform (monitors.interval %ss + envoy.max_flush_interval %gs + %gs flush jitter): event "
+                        "scenarios may time out; raise events.timeout (E2ET_SALUS__EVENTS__TIMEOUT) or lower the "
+                        "others",
+                        profile, s.events.timeout, s.monitors.interval, s.envoy.max_flush_interval, FLUSH_JITTER_S)
         if profile == "local":
             return
         if not s.regular.api_key:

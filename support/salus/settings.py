@@ -122,12 +122,25 @@ class AgentRelease(_M):
 
 
 class Envoy(_M):
+    """How to run the envoy under test. ``max_flush_interval`` is the ``agents.maxFlushInterval`` the
+    suite gives every envoy it starts: telegraf's ``flush_interval`` (the envoy adds a 2 s
+    ``flush_jitter``), so a check result reaches the platform within interval + this + 2 s — what
+    the event budget (``events.timeout``) must cover."""
+
+    max_flush_interval: Seconds = 10.0
     executable: str | None = None
     command: list[str] | None = None
     tarball_url: str | None = None
     tarball_url_linux: str | None = None
     tarball_url_darwin: str | None = None
     extra_config: dict[str, Any] = Field(default_factory=dict)
+
+
+class Installs(_M):
+    """How long an agent install may take to land in an envoy's data directory (a real telegraf
+    tarball is tens of MB); the same budget bounds "no agent arrives" checks."""
+
+    timeout: Seconds = 60.0
 
 
 class Zones(_M):
@@ -154,6 +167,7 @@ class SalusSettings(PackSettings):
     presence: Presence = Field(default_factory=Presence)
     agent_release: AgentRelease = Field(default_factory=AgentRelease)
     envoy: Envoy = Field(default_factory=Envoy)
+    installs: Installs = Field(default_factory=Installs)
     zones: Zones = Field(default_factory=Zones)
     monitors: Monitors = Field(default_factory=Monitors)
 

@@ -189,6 +189,26 @@ def test_no_configure_before_an_install(rig: AmbassadorRig, stub) -> None:
     assert reader.next().WhichOneof("details") == "configure"
 
 
+def test_no_telegraf_configure_for_an_envoy_without_telegraf(rig: AmbassadorRig, stub) -> None:
+    """MM binds only agent types the envoy has installed: a FILEBEAT-only envoy gets its install,
+    never TELEGRAF configuration (the stand-in once sent it to any envoy with any install)."""
+    filebeat = install_dto(RELEASE_URL)
+    filebeat["agentRelease"].update(type="FILEBEAT", version="7.1.0", exe="./filebeat/bin/agent")
+    rig.domain.installs[(TENANT, "r-1")] = [filebeat]
+    rig.domain.monitors[(TENANT, "r-1")] = [net_monitor("m1", "r-1", "127.0.0.1:1")]
+    reader = attach(stub)
+    install = reader.next_of("install").install
+    assert pb.AgentType.Name(install.agent.type) == "FILEBEAT"
+    rig.domain.changed("monitors")
+    assert reader.items.empty(), "a TELEGRAF configure reached an envoy that has no TELEGRAF install"
+    rig.domain.installs[(TENANT, "r-1")] = [filebeat, install_dto(RELEASE_URL)]
+    rig.domain.changed("installs")
+    assert pb.AgentType.Name(reader.next_of("install").install.agent.type) == "TELEGRAF"
+    conf = reader.next_of("configure").configure
+    assert conf.agentType == pb.TELEGRAF
+    assert [(o.id, o.type) for o in conf.operations] == [(f"{TENANT}_m1_r-1", pb.ConfigurationOp.CREATE)]
+
+
 def test_remote_monitor_labels(rig: AmbassadorRig) -> None:
     poller_tenant = rig.ctx.config.public_zone_tenant
     channel = rig.channel(poller_tenant)

@@ -58,20 +58,24 @@ EXE = "./telegraf/telegraf"
 class EnvoyRun:
     """One ``telemetry-envoy run`` child in its own session, killed as a group if a test fails."""
 
-    def __init__(self, tmp: Path, rig: AmbassadorRig, auth_url: str, resource_id: str, **extra: Any) -> None:
-        self.data = tmp / "envoy-data"
+    def __init__(self, tmp: Path, rig: AmbassadorRig, auth_url: str, resource_id: str, data_path: str | None = None,
+                 cwd: Path = REPO_ROOT, **extra: Any) -> None:
+        """``data_path`` as written into the config (relative ones resolve against ``cwd``)."""
+        self.data = cwd / data_path if data_path else tmp / "envoy-data"
         self.config = tmp / "telemetry-envoy.yaml"
         cfg = {"resource_id": resource_id, "auth_token": TENANT,
                "labels": {"environment": "test"},
                "tls": {"auth_service": {"url": auth_url}},
                "ambassador": {"address": rig.address, "keepAliveInterval": "1s"},
-               "agents": {"dataPath": str(self.data), "terminationTimeout": "2s", "restartDelay": "1s"},
+               "agents": {"dataPath": data_path or str(self.data), "terminationTimeout": "2s",
+                          "restartDelay": "1s", "maxFlushInterval": "200ms"},
                "ingest": {"telegraf": {"json": {"bind": f"127.0.0.1:{free_port()}"}}}, **extra}
         self.config.write_text(yaml.safe_dump(cfg))
         self.log = tmp / "envoy.log"
         self._log = open(self.log, "wb")  # noqa: SIM115 — open while the envoy runs; closed by stop()
+        env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
         self.proc = subprocess.Popen([sys.executable, "-m", "sandbox.salus.envoy.cli", "run",
-                                      f"--config={self.config}"], cwd=str(REPO_ROOT),
+                                      f"--config={self.config}"], cwd=str(cwd), env=env,
                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def output(self) -> str:
@@ -144,7 +148,8 @@ def test_full_chain_attach_install_configure_metrics_and_clean_stop(
         out = {}
         for _, key, value, _ in rig.bus.on(topics.METRICS):
             umf = json.loads(value)
-            out[umf["systemMetadata"]["monitor_id"]] = (key, umf)
+            if "monitor_id" in umf["systemMetadata"]:       # not telegraf's own internal_agent
+                out[umf["systemMetadata"]["monitor_id"]] = (key, umf)
         return out
     seen = poll(lambda: (r := results()) and {"m-closed", "m-open"} <= set(r) and r, 15,
                 "UMF for both monitors")
@@ -173,6 +178,22 @@ def test_full_chain_attach_install_configure_metrics_and_clean_stop(
     assert "PRIVATE KEY" not in out and "Bearer" not in out and "INFLUX_TOKEN" not in out
     assert "attached as envoy" in out
     listener.close()
+
+
+def test_a_relative_data_path_runs_telegraf_relative_to_the_agent_dir(
+        rig: AmbassadorRig, servers: dict[str, str], envoys: list[EnvoyRun], tmp_path: Path) -> None:
+    """The earlier Go e2et's local template uses a relative ``agents.dataPath``: the real envoy runs
+    ``CURRENT/bin/telegraf`` relative to the agent's directory; resolving it twice starts nothing."""
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    rig.domain.installs[(TENANT, "r-rel")] = [install_dto(servers["release"])]
+    rig.domain.monitors[(TENANT, "r-rel")] = [net_monitor("m-rel", "r-rel", f"127.0.0.1:{free_port()}")]
+    envoy = EnvoyRun(tmp_path, rig, servers["auth"], "r-rel", data_path="relative-data", cwd=workdir)
+    envoys.append(envoy)
+    poll(lambda: [r for r in rig.bus.on(topics.METRICS) if r[1].endswith(",net_response")], 20,
+         "a metric from telegraf started under a relative data path", lambda: envoy.output()[-2000:])
+    assert (workdir / "relative-data" / "agents" / "TELEGRAF" / VERSION / "bin" / "telegraf").is_file()
+    assert "Loaded inputs:" in envoy.output(), "telegraf's output is forwarded to the envoy's log"
 
 
 def test_fault_install_wrong_path_lands_the_agent_elsewhere(
@@ -276,7 +297,8 @@ def test_remote_monitor_chain_with_the_real_domain(
                         "plugin": {"type": "net_response", "host": "127.0.0.1", "port": closed_port}}})
         envoy = EnvoyRun(tmp_path, rig, servers["auth"], "poller-r", zone="e2e_zone")
         envoys.append(envoy)
-        [(_, key, value, _)] = poll(lambda: rig.bus.on(topics.METRICS)[:1], 20, "a UMF from the poller")
+        [(_, key, value, _)] = poll(lambda: [r for r in rig.bus.on(topics.METRICS)
+                                             if r[1].endswith(",net_response")][:1], 20, "a UMF from the poller")
         umf = json.loads(value)
         assert key == f"{TENANT},r-target,net_response"
         assert umf["tenantId"] == TENANT and umf["deviceMetadata"] == {"role": "target"}

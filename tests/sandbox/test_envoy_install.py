@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import tarfile
 from pathlib import Path
 
@@ -42,3 +43,46 @@ def test_a_release_without_the_exact_exe_leaves_no_version_dir(tmp_path: Path) -
         install_agent(data, "TELEGRAF", "3.0.0", _release(tmp_path, "3.0.0"), "telegraf/telegraf")
     assert not (data / "agents" / "TELEGRAF" / "3.0.0").exists()
     assert not (data / "agents" / "TELEGRAF" / "CURRENT").is_symlink()
+
+
+# ------------------------------------------------------------------------------ starting telegraf
+def _fake_telegraf(data: Path, script: str) -> None:
+    """A 'telegraf' installed as the envoy would have it: ``agents/TELEGRAF/<v>/bin`` + CURRENT."""
+    agents = data / "agents" / "TELEGRAF"
+    exe = agents / "9.9.9" / "bin" / "telegraf"
+    exe.parent.mkdir(parents=True)
+    exe.write_text(f"#!{sys.executable}\n{script}")
+    exe.chmod(0o755)
+    (agents / "CURRENT").symlink_to("9.9.9")
+
+
+OP = {"id": "t_m_r", "type": "CREATE", "interval": 1, "extraLabels": {},
+      "content": '{"type": "net_response", "address": "127.0.0.1:9", "timeout": "1s"}'}
+
+
+def test_telegraf_counts_as_started_only_after_its_startup_line(tmp_path: Path) -> None:
+    from sandbox.salus.envoy.agents import TelegrafRunner
+    _fake_telegraf(tmp_path, "import sys, time\nprint('I! Loaded inputs: net_response', file=sys.stderr, flush=True)\n"
+                             "time.sleep(60)\n")
+    runner = TelegrafRunner(tmp_path, "127.0.0.1:9", termination_timeout=1, startup_timeout=5)
+    try:
+        runner.apply([OP])
+        assert runner.proc is not None and runner.proc.poll() is None
+    finally:
+        runner.stop()
+
+
+def test_a_telegraf_that_never_says_it_loaded_its_inputs_is_stopped(tmp_path: Path) -> None:
+    """The real envoy waits 10 s for ``Loaded inputs:``; without it the agent counts as failed
+    (and the stand-in stops it rather than leaving an unrecorded telegraf running)."""
+    import psutil
+
+    from sandbox.salus.envoy.agents import TelegrafRunner
+    _fake_telegraf(tmp_path, "import time\nprint('started, somehow', flush=True)\ntime.sleep(60)\n")
+    runner = TelegrafRunner(tmp_path, "127.0.0.1:9", termination_timeout=1, restart_delay=60, startup_timeout=0.5)
+    try:
+        runner.apply([OP])
+        assert runner.proc is None
+        assert not [p for p in psutil.Process().children(recursive=True) if "telegraf" in " ".join(p.cmdline())]
+    finally:
+        runner.stop()

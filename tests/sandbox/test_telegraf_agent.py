@@ -3,6 +3,7 @@ telegraf stand-in run exactly as the envoy runs it (extracted executable, config
 from __future__ import annotations
 
 import http.server
+import itertools
 import json
 import os
 import queue
@@ -74,9 +75,14 @@ def test_render_telegraf_is_the_envoy_conversion() -> None:
                          "headers": {"X-A": "1"}}, 5, monitor_id="m2"),
            "bad": {"id": "bad", "content": "not json", "interval": 1, "extraLabels": {}}}
     conf = tomllib.loads(render_telegraf(ops, "127.0.0.1:8094"))
-    assert conf["agent"] == {"omit_hostname": True}
+    # the real envoy's main config (agents/telegraf.go): defaults 60 s, jitter fixed at 2 s
+    assert conf["agent"] == {"interval": "1m0s", "flush_interval": "1m0s", "flush_jitter": "2s",
+                             "omit_hostname": True}
     assert conf["outputs"]["socket_writer"] == [{"address": "tcp://127.0.0.1:8094", "data_format": "json",
                                                  "json_timestamp_units": "1ms"}]
+    assert conf["inputs"]["internal"] == [{"collect_memstats": False}]
+    timed = tomllib.loads(render_telegraf({}, "127.0.0.1:1", default_interval=30, max_flush_interval=0.5))
+    assert (timed["agent"]["interval"], timed["agent"]["flush_interval"]) == ("30s", "500ms")
     [net] = conf["inputs"]["net_response"]
     assert net == {"protocol": "tcp", "address": "h:1", "timeout": "3s", "interval": "60s",
                    "tags": {"monitor_id": "m1", "monitor_type": "net_response"}}
@@ -177,7 +183,7 @@ def test_standin_probes_real_sockets_reloads_on_sighup_and_stops_on_sigterm(
            "http503": op("http503", {"type": "http_response", "urls": [f"{web}/down"]}, 1, monitor_id="h503"),
            "httpdead": op("httpdead", {"type": "http_response", "urls": [f"http://127.0.0.1:{closed_port}/"]},
                           1, monitor_id="hdead")}
-    server.content = render_telegraf(ops, collector.address)
+    server.content = render_telegraf(ops, collector.address, max_flush_interval=0.2)
     proc = subprocess.Popen([str(telegraf_exe), "--config", server.url],
                             env=dict(os.environ, INFLUX_TOKEN=server.token), cwd=str(telegraf_exe.parent),
                             stderr=subprocess.PIPE)
@@ -208,7 +214,7 @@ def test_standin_probes_real_sockets_reloads_on_sighup_and_stops_on_sigterm(
         # SIGHUP: reload the config served at the same URL
         ops["new"] = op("new", {"type": "net_response", "address": f"127.0.0.1:{open_port}"}, 1,
                         monitor_id="after-reload")
-        server.content = render_telegraf(ops, collector.address)
+        server.content = render_telegraf(ops, collector.address, max_flush_interval=0.2)
         proc.send_signal(signal.SIGHUP)
         poll(lambda: collector.matching(monitor_id="after-reload"), 10, "a sample after SIGHUP")
 
@@ -258,3 +264,124 @@ def test_net_response_send_expect_codes() -> None:
                                      "expect": "PONG", "read_timeout": "0.2s", "timeout": "1s"})
         srv.close()
         assert (fields["result_code"], tags["result"]) == (code, result)
+
+
+# ------------------------------------------------------------------------------ telegraf's timing and output
+class Stderr:
+    """Reads a child's stderr lines in the background (telegraf logs there)."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        for raw in proc.stderr or []:
+            self.lines.append(raw.decode(errors="replace"))
+
+    def count(self, text: str) -> int:
+        return sum(text in line for line in list(self.lines))
+
+
+class TimedCollector(Collector):
+    """Also records when each line arrived: flushes show up as bursts."""
+
+    def _read(self, conn: socket.socket) -> None:
+        with conn:
+            for line in iter_lines(conn):
+                item = json.loads(line)
+                item["_arrived"] = time.monotonic()
+                self.seen.append(item)
+
+
+def _start(telegraf_exe: Path, server: ConfigServer) -> subprocess.Popen:
+    return subprocess.Popen([str(telegraf_exe), "--config", server.url],
+                            env=dict(os.environ, INFLUX_TOKEN=server.token), cwd=str(telegraf_exe.parent),
+                            stderr=subprocess.PIPE)
+
+
+def test_standin_says_it_loaded_its_inputs_on_start_and_on_every_reload(telegraf_exe: Path) -> None:
+    """The real envoy waits for ``Loaded inputs:`` before it counts telegraf as started."""
+    collector = Collector()
+    server = ConfigServer()
+    server.content = render_telegraf({"a": op("a", {"type": "net_response", "address": f"127.0.0.1:{free_port()}"})},
+                                     collector.address)
+    proc = _start(telegraf_exe, server)
+    err = Stderr(proc)
+    try:
+        poll(lambda: err.count("Loaded inputs: internal net_response") == 1, 10, "the startup line",
+             lambda: "".join(err.lines))
+        proc.send_signal(signal.SIGHUP)
+        poll(lambda: err.count("Loaded inputs:") == 2, 10, "the startup line after SIGHUP", lambda: "".join(err.lines))
+    finally:
+        proc.terminate()
+        proc.wait(5)
+        server.close()
+        collector.close()
+
+
+def test_standin_writes_on_the_flush_schedule_not_per_gather(telegraf_exe: Path) -> None:
+    """flush_interval 2 s, no jitter, 1 s gathers: metrics arrive in bursts 2 s apart, with
+    gather times rounded to whole seconds (round_interval, precision) — honest local timing."""
+    collector = TimedCollector()
+    server = ConfigServer()
+    ops = {"a": op("a", {"type": "net_response", "address": f"127.0.0.1:{free_port()}"}, 1, monitor_id="a")}
+    server.content = render_telegraf(ops, collector.address, max_flush_interval=2).replace(
+        'flush_jitter = "2s"', 'flush_jitter = "0s"')
+    proc = _start(telegraf_exe, server)
+    try:
+        poll(lambda: len(collector.matching(monitor_id="a")) >= 5, 15, "five samples")
+    finally:
+        proc.terminate()
+        proc.wait(5)
+        server.close()
+        collector.close()
+    samples = collector.matching(monitor_id="a")
+    assert all(s["timestamp"] % 1000 == 0 for s in samples), [s["timestamp"] for s in samples]
+    bursts: list[list[dict[str, Any]]] = []
+    for s in samples:
+        if bursts and s["_arrived"] - bursts[-1][-1]["_arrived"] < 0.3:
+            bursts[-1].append(s)
+        else:
+            bursts.append([s])
+    gaps = [b[0]["_arrived"] - a[0]["_arrived"] for a, b in itertools.pairwise(bursts)]
+    assert gaps and all(1.7 <= g <= 2.5 for g in gaps), gaps
+    assert max(len(b) for b in bursts) >= 2, "a flush carries every sample gathered since the last one"
+
+
+def test_every_flush_waits_a_random_part_of_the_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """telegraf's output ticker delays each tick by rand(0, flush_jitter) (the envoy sets 2 s)."""
+    from sandbox.salus.agent import telegraf
+
+    draws: list[tuple[float, float]] = []
+
+    def uniform(a: float, b: float) -> float:
+        draws.append((a, b))
+        return 0.3
+    monkeypatch.setattr(telegraf.random, "uniform", uniform)
+
+    class Out:
+        def __init__(self) -> None:
+            self.batch_ready = threading.Event()
+            self.at: list[float] = []
+
+        def flush(self) -> None:
+            self.at.append(time.monotonic())
+    out, stop = Out(), threading.Event()
+    t = threading.Thread(target=telegraf.Agent.run_flush, args=(out, 0.1, 2.0, False, stop), daemon=True)
+    t.start()
+    poll(lambda: len(out.at) >= 4, 5, "four flushes")
+    stop.set()
+    out.batch_ready.set()
+    t.join(2)
+    gaps = [b - a for a, b in itertools.pairwise(out.at)]
+    assert draws and all(d == (0, 2.0) for d in draws)
+    assert all(0.28 <= g <= 0.45 for g in gaps[:3]), gaps
+
+
+def test_internal_input_reports_the_agent() -> None:
+    from sandbox.salus.agent.telegraf import Agent, Output
+
+    out = Output("tcp://127.0.0.1:9")
+    Agent("http://unused").gather("internal", {"collect_memstats": False}, out)
+    [line] = [json.loads(b) for b in out.buffer]
+    assert line["name"] == "internal_agent" and {"metrics_gathered", "metrics_written"} <= set(line["fields"])

@@ -60,7 +60,8 @@ def test_walkthrough(tmp_path):
         conf.write_text(yaml.safe_dump({
             "resource_id": "walk-resource", "zone": "walk_zone", "auth_token": envoy_token,
             "labels": {"walk": "yes"}, "tls": {"auth_service": {"url": prof["auth_service"]["url"]}},
-            "ambassador": {"address": prof["ambassador"]["address"]}, "agents": {"dataPath": str(data)},
+            "ambassador": {"address": prof["ambassador"]["address"]},
+            "agents": {"dataPath": str(data), "maxFlushInterval": f"{prof['envoy']['max_flush_interval']}s"},
             "ingest": {"telegraf": {"json": {"bind": f"127.0.0.1:{free_port()}"}}}}))
         envoy = subprocess.Popen([sys.executable, "-m", "sandbox.salus.envoy.cli", "run", f"--config={conf}"],
                                  cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -3,6 +3,11 @@
 Layout (contract §5.5): ``<dataPath>/agents/<TYPE>/<version>/bin/<basename(exe)>`` holding only the
 tar entry named exactly ``exe``, plus ``<dataPath>/agents/<TYPE>/CURRENT`` → ``<version>``.
 Telegraf's config is never written to disk: it is served from a loopback URL guarded by a token.
+Telegraf runs as the real envoy runs it (``agents/telegraf.go``, ``command_handler.go``):
+``CURRENT/bin/telegraf --config <url>`` relative to the agent's directory, started only once its
+``Loaded inputs:`` line appeared (within 10 s), reloaded with SIGHUP, and configured with the
+main config the real envoy renders (``agents.defaultMonitoringInterval``, ``flush_interval`` =
+``agents.maxFlushInterval``, ``flush_jitter = "2s"``, ``[[inputs.internal]]``).
 """
 from __future__ import annotations
 
@@ -16,12 +21,20 @@ import subprocess
 import tarfile
 import tempfile
 import threading
+import time
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from support.durations import format_go
 
 log = logging.getLogger("envoy.agents")
+#: What telegraf prints once its inputs are running, and how long the real envoy waits for it.
+STARTUP_LINE = "Loaded inputs:"
+STARTUP_TIMEOUT = 10.0
+#: Telegraf's path inside the agent's directory (the real ``exePath``: relative on purpose).
+EXE_PATH = os.path.join("CURRENT", "bin", "telegraf")
 
 
 def install_agent(data_path: Path, agent_type: str, version: str, url: str, exe: str) -> Path:
@@ -81,11 +94,15 @@ def _toml_value(v: Any) -> str:
     return json.dumps(str(v))
 
 
-def render_telegraf(ops: dict[str, dict[str, Any]], ingest_bind: str) -> str:
-    """Main config + one ``[[inputs.<type>]]`` per configure op (what envoy's converters produce)."""
-    lines = ["[agent]", "  omit_hostname = true", "",
+def render_telegraf(ops: dict[str, dict[str, Any]], ingest_bind: str, default_interval: float = 60.0,
+                    max_flush_interval: float = 60.0) -> str:
+    """The real envoy's main config + one ``[[inputs.<type>]]`` per configure op (its converters)."""
+    lines = ["[agent]", f'  interval = "{format_go(default_interval)}"',
+             f'  flush_interval = "{format_go(max_flush_interval)}"', '  flush_jitter = "2s"',
+             "  omit_hostname = true", "",
              "[[outputs.socket_writer]]", f'  address = "tcp://{ingest_bind}"',
-             '  data_format = "json"', '  json_timestamp_units = "1ms"', ""]
+             '  data_format = "json"', '  json_timestamp_units = "1ms"', "",
+             "[[inputs.internal]]", "  collect_memstats = false", ""]
     for op in ops.values():
         try:
             content = json.loads(op["content"])
@@ -109,16 +126,18 @@ def render_telegraf(ops: dict[str, dict[str, Any]], ingest_bind: str) -> str:
 
 
 class ConfigServer:
-    """Serves the in-memory telegraf config at ``/<token>`` with ``Authorization: Token <token>``."""
+    """Serves the in-memory telegraf config at ``/<server id>`` to ``Authorization: Token <token>``
+    (id and token differ, as in the real envoy: the URL appears in telegraf's log, the token never)."""
 
     def __init__(self) -> None:
         self.token = str(uuid.uuid4())
+        self.server_id = str(uuid.uuid4())
         self.content = ""
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if self.path != f"/{outer.token}" or self.headers.get("Authorization") != f"Token {outer.token}":
+                if self.path != f"/{outer.server_id}" or self.headers.get("Authorization") != f"Token {outer.token}":
                     self.send_error(401)
                     return
                 body = outer.content.encode()
@@ -132,8 +151,11 @@ class ConfigServer:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/{self.token}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True, name="agent-config").start()
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/{self.server_id}"
+        # a short poll interval: stopping the envoy waits for it (the default 0.5 s per server adds up)
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+                         name="agent-config").start()
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -144,18 +166,26 @@ class TelegrafRunner:
     """Runs ``CURRENT/bin/telegraf --config <url>`` once it has a binary and at least one input."""
 
     def __init__(self, data_path: Path, ingest_bind: str, termination_timeout: float = 5.0,
-                 restart_delay: float = 1.0) -> None:
+                 restart_delay: float = 1.0, default_interval: float = 60.0, max_flush_interval: float = 60.0,
+                 startup_timeout: float = STARTUP_TIMEOUT) -> None:
         self.base = data_path / "agents" / "TELEGRAF"
         self.ingest_bind = ingest_bind
         self.termination_timeout = termination_timeout
         self.restart_delay = restart_delay
+        self.default_interval = default_interval
+        self.max_flush_interval = max_flush_interval
+        self.startup_timeout = startup_timeout
         self.ops: dict[str, dict[str, Any]] = {}
         self.server = ConfigServer()
+        self.server.content = self.render()
         self.proc: subprocess.Popen | None = None
         self._running_target = ""
         self.lock = threading.RLock()
         self.stopping = threading.Event()
         threading.Thread(target=self._watch, daemon=True, name="telegraf-watch").start()
+
+    def render(self) -> str:
+        return render_telegraf(self.ops, self.ingest_bind, self.default_interval, self.max_flush_interval)
 
     def apply(self, operations: list[dict[str, Any]]) -> None:
         with self.lock:
@@ -164,7 +194,7 @@ class TelegrafRunner:
                     self.ops.pop(op["id"], None)
                 else:
                     self.ops[op["id"]] = op
-            self.server.content = render_telegraf(self.ops, self.ingest_bind)
+            self.server.content = self.render()
         self.ensure()
 
     def installed(self) -> None:
@@ -181,7 +211,7 @@ class TelegrafRunner:
         """Detached: stop the agent and forget every config op (they are resent on re-attach)."""
         with self.lock:
             self.ops.clear()
-            self.server.content = render_telegraf(self.ops, self.ingest_bind)
+            self.server.content = self.render()
             self._stop_locked()
 
     def _target(self) -> str:
@@ -191,7 +221,7 @@ class TelegrafRunner:
             return ""
 
     def binary(self) -> Path:
-        return self.base / "CURRENT" / "bin" / "telegraf"
+        return self.base / EXE_PATH
 
     def ensure(self, reload: bool = True) -> None:
         with self.lock:
@@ -205,19 +235,39 @@ class TelegrafRunner:
                     self.proc.send_signal(signal.SIGHUP)
                 return
             if self.ops and self.binary().exists():
-                env = dict(os.environ, INFLUX_TOKEN=self.server.token)
-                self._running_target = self._target()
-                try:
-                    self.proc = subprocess.Popen([str(self.binary()), "--config", self.server.url],
-                                                 cwd=str(self.base), env=env, stdin=subprocess.DEVNULL)
-                except OSError as e:
-                    log.error("cannot start telegraf %s: %s", self._running_target, e)
-                    return
-                log.info("telegraf %s started (pid %s) with %d inputs", self._running_target,
-                         self.proc.pid, len(self.ops))
+                self._start_locked()
+
+    def _start_locked(self) -> None:
+        """Start telegraf and wait for its startup line, as the real envoy does. A telegraf that
+        does not say it loaded its inputs in time is stopped again (the real envoy would leave it
+        running unrecorded and start another on the next configure) and retried after restartDelay."""
+        env = dict(os.environ, INFLUX_TOKEN=self.server.token)
+        target = self._target()
+        try:
+            # relative to the agent's directory (cwd), like the real exePath: a relative
+            # agents.dataPath must not be resolved twice
+            proc = subprocess.Popen([EXE_PATH, "--config", self.server.url], cwd=str(self.base), env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as e:
+            log.error("cannot start telegraf %s: %s", target, e)
+            return
+        loaded = threading.Event()
+        for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
+            threading.Thread(target=_forward, args=(pipe, name, loaded), daemon=True,
+                             name=f"telegraf-{name}").start()
+        deadline = time.monotonic() + self.startup_timeout
+        while not loaded.wait(0.02):
+            if proc.poll() is not None or time.monotonic() >= deadline:
+                why = ("command exited before seeing expected content" if proc.poll() is not None
+                       else "failed to see expected content")
+                log.warning("failed to start agent TELEGRAF %s: %s (%r)", target, why, STARTUP_LINE)
+                _terminate(proc, self.termination_timeout)
+                return
+        self.proc, self._running_target = proc, target
+        log.info("telegraf %s started (pid %s) with %d inputs", target, proc.pid, len(self.ops))
 
     def _watch(self) -> None:
-        """Restart telegraf after restartDelay if it dies while it should be running."""
+        """Restart telegraf after restartDelay if it dies (or never started) while it should run."""
         while not self.stopping.wait(self.restart_delay):
             with self.lock:
                 proc = self.proc
@@ -228,17 +278,36 @@ class TelegrafRunner:
 
     def _stop_locked(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(self.termination_timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(2)
+        if proc is not None:
+            _terminate(proc, self.termination_timeout)
 
     def stop(self) -> None:
         self.stopping.set()
         with self.lock:
             self._stop_locked()
         self.server.close()
+
+
+def _forward(pipe: IO[bytes] | None, name: str, loaded: threading.Event) -> None:
+    """Telegraf's output goes to the envoy's log (as the real envoy logs it) until the pipe closes;
+    its startup line sets ``loaded``."""
+    if pipe is None:
+        return
+    with pipe:
+        for raw in pipe:
+            line = raw.decode(errors="replace").rstrip()
+            log.info("telegraf %s: %s", name, line)
+            if STARTUP_LINE in line:
+                loaded.set()
+
+
+def _terminate(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, then SIGKILL after ``timeout`` (the real ``agents.terminationTimeout``)."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(2)

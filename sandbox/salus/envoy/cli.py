@@ -18,7 +18,7 @@ import yaml
 ENV_KEYS = ("resource_id", "zone", "auth_token", "tls.auth_service.url", "tls.provided.cert",
             "tls.provided.key", "tls.provided.ca", "ambassador.address", "ambassador.keepAliveInterval",
             "agents.dataPath", "agents.terminationTimeout", "agents.restartDelay",
-            "ingest.telegraf.json.bind")
+            "agents.defaultMonitoringInterval", "agents.maxFlushInterval", "ingest.telegraf.json.bind")
 
 
 def env_name(key: str) -> str:

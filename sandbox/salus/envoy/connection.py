@@ -63,7 +63,9 @@ class Envoy:
         agents_cfg = cfg.get("agents") or {}
         self.runner = TelegrafRunner(self.data_path, self.ingest_bind,
                                      seconds_or(agents_cfg.get("terminationTimeout"), 5.0),
-                                     seconds_or(agents_cfg.get("restartDelay"), 1.0))
+                                     seconds_or(agents_cfg.get("restartDelay"), 1.0),
+                                     seconds_or(agents_cfg.get("defaultMonitoringInterval"), 60.0),
+                                     seconds_or(agents_cfg.get("maxFlushInterval"), 60.0))
         self.envoy_id = ""
         self.stub: pb_grpc.TelemetryAmbassadorStub | None = None
         self.attached = threading.Event()
@@ -178,7 +180,8 @@ class Envoy:
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         self._ingest = socketserver.ThreadingTCPServer((host or "127.0.0.1", int(port)), Handler)
         self._ingest.daemon_threads = True
-        threading.Thread(target=self._ingest.serve_forever, daemon=True, name="ingest").start()
+        threading.Thread(target=self._ingest.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+                         name="ingest").start()
 
     def post_line(self, line: bytes) -> None:
         """telegraf JSON → PostedMetric: numbers become fvalues, strings svalues, booleans dropped."""
