@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from behave import given, then, when
-from hamcrest import assert_that, empty, equal_to, has_entries, is_
+from hamcrest import assert_that, equal_to, has_entries, is_
 
 from support.salus.world import world_of
 
@@ -12,6 +12,11 @@ def watch_attach_and_presence(context):
     world = world_of(context)
     context.scenario_state["attach_watch"] = world.watch("attaches")
     context.scenario_state["metric_watch"] = world.watch("metrics")
+
+
+@given("the platform's presence reports are being watched")
+def watch_presence(context):
+    context.scenario_state["metric_watch"] = world_of(context).watch("metrics")
 
 
 @when("an envoy starts in the private zone for a new resource")
@@ -25,6 +30,19 @@ def attached_envoy(context):
     envoy = world.fixtures.envoy(world.fixtures.private_zone())
     world.expect.attached(envoy)
     context.scenario_state["envoy"] = envoy
+
+
+@given("a second envoy attached in this run's private zone for a resource the install will not select")
+def second_envoy(context):
+    world = world_of(context)
+    envoy = world.fixtures.envoy(world.fixtures.private_zone())
+    world.expect.attached(envoy)
+    context.scenario_state["other_envoy"] = envoy
+
+
+@when("the envoy stops")
+def envoy_stops(context):
+    context.scenario_state["envoy"].stop()
 
 
 @then("an attach event is published for exactly that resource and tenant")
@@ -41,44 +59,56 @@ def presence_connected(context):
                                       context.scenario_state["envoy"], connected=True)
 
 
+@then("the presence monitor reports that resource as disconnected")
+def presence_disconnected(context):
+    world_of(context).expect.presence(context.scenario_state["metric_watch"],
+                                      context.scenario_state["envoy"], connected=False)
+
+
+@then("the agent history shows that envoy's connection as ended")
+def history_closed(context):
+    world_of(context).expect.detached(context.scenario_state["envoy"])
+
+
 @then("the tenant's resources include it with the labels the envoy discovered")
 def resource_labels(context):
     world = world_of(context)
-    resource = world.expect.discovered_resource(context.scenario_state["envoy"].resource_id)
+    envoy = context.scenario_state["envoy"]
+    resource = world.expect.discovered_resource(envoy.resource_id)
     labels = resource.get("labels", {})
-    missing = [k for k in ("agent_discovered_os", "agent_discovered_arch", "agent_discovered_hostname")
-               if not labels.get(k)]
-    assert_that(missing, empty(),
-                f"resource {resource.get('resourceId')} lacks discovered labels; has {sorted(labels)}")
+    # what this machine's envoy discovers and was configured with, prefixed agent_ by the ambassador
+    expected = {**envoy.expected_labels(), **{f"agent_{k}": v for k, v in envoy.labels.items()}}
+    wrong = {k: labels.get(k) for k, v in expected.items() if labels.get(k) != v}
+    assert_that(wrong, equal_to({}),
+                f"resource {resource.get('resourceId')} does not carry the labels its envoy reported "
+                f"(expected {expected}); has {labels}")
     assert_that(resource.get("presenceMonitoringEnabled"), is_(True))
-
-
-@then("the envoy's data directory holds no agent")
-def no_agent(context):
-    agents = context.scenario_state["envoy"].installed_agents()
-    assert_that(agents, empty(), "a fresh envoy holds agents although no install matches it")
 
 
 @when("the telegraf release is installed on that resource")
 @given("the telegraf release is installed on that resource")
+@when("the telegraf release is installed on the first envoy's resource")
 def install_release(context):
     world = world_of(context)
     context.scenario_state["install"] = world.fixtures.install(context.scenario_state["envoy"])
 
 
 @then("the agent binary appears at the release's exact path in the envoy's data directory")
+@then("the agent binary appears at the release's exact path in the first envoy's data directory")
 def binary_at_path(context):
-    world = world_of(context)
-    world.expect.agent_binary(context.scenario_state["envoy"], world.fixtures.telegraf_release())
+    world_of(context).fixtures.installed(context.scenario_state["envoy"])
 
 
-@then("the agent's current link points at that release version")
+@then("the agent's current link resolves to that release version")
 def current_link(context):
     world = world_of(context)
-    release = world.fixtures.telegraf_release()
-    target = world.expect.current_link_target(context.scenario_state["envoy"], release.type)
-    assert_that(target, equal_to(release.version),
-                f"CURRENT link of {release.type} points at {target!r}, not the installed release")
+    world.expect.current_link(context.scenario_state["envoy"], world.fixtures.telegraf_release())
+
+
+@then("the second envoy's data directory holds no agent")
+def other_holds_no_agent(context):
+    world = world_of(context)
+    world.expect.no_agent(context.scenario_state["other_envoy"], world.fixtures.install_settle_time())
 
 
 @when("the agent install is deleted")

@@ -16,12 +16,15 @@ def monitoring_envoy(context):
 
 @given("an event task that raises CRITICAL for failed {check} checks of this run's resource")
 def event_task(context, check):
-    world_of(context).fixtures.event_task(CHECKS[check])
+    context.scenario_state["task"] = world_of(context).fixtures.event_task(CHECKS[check])
 
 
 @given("the platform's events are being watched")
 def watch_events(context):
-    context.scenario_state["event_watch"] = world_of(context).watch("events")
+    world = world_of(context)
+    context.scenario_state["event_watch"] = world.watch("events")
+    # the check results behind the events: which poller ran them, in which zone
+    context.scenario_state["metric_watch"] = world.watch("metrics")
 
 
 @when("a TCP monitor in the private zone checks a port proven closed")
@@ -37,12 +40,32 @@ def policy_monitor(context):
 
 @then("a {state} {check} check event is published for this run's resource and tenant")
 @then("an {state} {check} check event is published for this run's resource and tenant")
-@given("a {state} {check} check event has been published for this run's resource")
 def event_published(context, state, check):
+    task = context.scenario_state.get("task") or {}
+    context.scenario_state["event"] = world_of(context).expect.event(
+        context.scenario_state["event_watch"], CHECKS[check], state, context.scenario_state["monitor"],
+        task_id=task.get("id"))
+
+
+@then("an {state} {check} check event follows for this run's resource and tenant")
+def event_follows(context, state, check):
+    """A recovery: the state after the CRITICAL one the scenario saw."""
+    task = context.scenario_state.get("task") or {}
     world_of(context).expect.event(context.scenario_state["event_watch"], CHECKS[check], state,
-                                   context.scenario_state["monitor"])
+                                   context.scenario_state["monitor"], task_id=task.get("id"), previous="CRITICAL")
+
+
+@then("the check was run by the {kind} zone's poller")
+def checked_by_poller(context, kind):
+    world = world_of(context)
+    monitor = context.scenario_state["monitor"]
+    assert monitor.public_zone == (kind == "public"), f"the monitor is not in a {kind} zone"
+    pollers = set() if monitor.public_zone else world.expect.envoy_ids(world.fixtures.monitoring_envoy())
+    world.expect.checked_by(context.scenario_state["metric_watch"], monitor, pollers,
+                            own=world.expect.envoy_ids(*world.envoys), event=context.scenario_state.get("event"))
 
 
 @when("the TCP target starts accepting connections")
+@when("the HTTP target starts answering")
 def open_target(context):
     world_of(context).fixtures.open_target(context.scenario_state["monitor"])

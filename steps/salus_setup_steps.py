@@ -87,14 +87,15 @@ def run_token_listed(context):
     assert_that(ids, has_item(context.scenario_state["envoy_token"].id))
 
 
-@given("resources left behind by an earlier e2et run that is no longer alive")
+@given("leftovers of an earlier e2et run that is no longer alive: resources, a zone with a monitor, an event "
+       "task, an envoy token and an agent install")
 def stale_leftovers(context):
-    context.scenario_state["stale"] = world_of(context).fixtures.stale_resources(count=25)
+    context.scenario_state["stale"] = world_of(context).fixtures.stale_leftovers(resources=25)
 
 
-@given("a resource that belongs to this run")
-def own_resource(context):
-    context.scenario_state["own"] = world_of(context).fixtures.resource()
+@given("a resource and an envoy token that belong to this run")
+def own_objects(context):
+    context.scenario_state["own"] = world_of(context).fixtures.own_objects()
 
 
 @when("stale e2et objects are cleaned from the dedicated tenant")
@@ -102,14 +103,13 @@ def clean_stale(context):
     context.scenario_state["janitor"] = world_of(context).fixtures.clean_stale_objects()
 
 
-@then("none of the earlier run's resources remain")
+@then("none of the earlier run's leftovers remain")
 def stale_gone(context):
-    remaining = world_of(context).resources.existing(context.scenario_state["stale"])
-    assert_that(remaining, empty(), "the janitor left resources of a dead run behind")
+    remaining = world_of(context).fixtures.remaining(context.scenario_state["stale"])
+    assert_that(remaining, empty(), "the janitor left objects of a dead run behind")
 
 
-@then("the resource that belongs to this run is untouched")
+@then("what belongs to this run is untouched")
 def own_untouched(context):
     own = context.scenario_state["own"]
-    assert_that(world_of(context).resources.existing([own]), equal_to([own]),
-                "the janitor removed a resource of a live run")
+    assert_that(world_of(context).fixtures.remaining(own), equal_to(own), "the janitor removed objects of a live run")

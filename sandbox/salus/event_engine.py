@@ -185,6 +185,8 @@ class EventEngine:
         event, type_id = build_event(self.ctx.config.event_format, task, g, new, previous,
                                      render_message(message, g.values, g.labels), tc.observations(),
                                      group_by, duration_ns)
+        if self.ctx.faults.active(F.EVENTS_WRONG_TENANT) and "tenantId" in event:
+            event["tenantId"] = self.ctx.config.other_tenant_id
         if self.ctx.bus is not None:
             self.ctx.bus.publish(self.ctx.config.event_topic, event["id"], event, type_id)
         self.published += 1

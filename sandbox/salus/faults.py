@@ -20,6 +20,13 @@ ROUTE_500 = "route-500"
 TENANT_LEAK = "tenant-leak"
 SLOW_RESPONSES = "slow-responses"
 BROKER_STOPPED = "broker-stopped"
+WRONG_POLLER = "wrong-poller"
+HTTP_URL_IGNORED = "http-url-ignored"
+SELECTOR_OVERBINDS = "selector-overbinds"
+PRESENCE_STUCK = "presence-stuck-connected"
+INSTALLS_UNSELECTED = "installs-unselected"
+DELETES_IGNORED = "deletes-ignored"
+EVENTS_WRONG_TENANT = "events-wrong-tenant"
 
 CATALOG: dict[str, FaultSpec] = catalog_of(
     FaultSpec(ATTACH_EVENTS_DROPPED, "ambassador does not publish AttachEvent to Kafka"),
@@ -32,6 +39,16 @@ CATALOG: dict[str, FaultSpec] = catalog_of(
     FaultSpec(TENANT_LEAK, "public list routes leak another tenant's items"),
     FaultSpec(SLOW_RESPONSES, "every HTTP response is delayed (param: seconds)", 15.0),
     FaultSpec(BROKER_STOPPED, "the Kafka broker is stopped, after param seconds if given (switching off restarts it)"),
+    FaultSpec(WRONG_POLLER, "remote monitors are bound to a poller outside their zone (MM picks the wrong envoy)"),
+    FaultSpec(HTTP_URL_IGNORED, "http monitors are rendered without their URL (telegraf probes its default "
+                                "http://localhost instead)"),
+    FaultSpec(SELECTOR_OVERBINDS, "monitor label selectors bind every resource sharing any one selected label "
+                                  "(AND treated as OR)"),
+    FaultSpec(PRESENCE_STUCK, "the presence monitor keeps reporting a resource connected after its envoy left"),
+    FaultSpec(INSTALLS_UNSELECTED, "agent installs reach every envoy of the tenant, whatever their label selector"),
+    FaultSpec(DELETES_IGNORED, "DELETE answers 204 but keeps the object (param: route family, e.g. 'resources')",
+              "resources"),
+    FaultSpec(EVENTS_WRONG_TENANT, "event engine publishes events under another tenant's id"),
 )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from ..http import ApiClient
 from ..versions import parse, version_key
 from .base import TenantFamily
+from .deletes import delete_verified
 
 
 def platform_labels() -> tuple[str, str]:
@@ -66,4 +67,6 @@ class Catalog(TenantFamily):
                 "labels": {"agent_discovered_os": os_, "agent_discovered_arch": arch}}
 
     def delete_release(self, admin: ApiClient, release_id: str) -> None:
-        admin.delete(f"api/agent-releases/{release_id}", expect=(204, 404))
+        path = f"api/agent-releases/{release_id}"
+        delete_verified(admin, "agent-releases", release_id, path,
+                        lambda: admin.get(path, expect=(200, 404)) is not None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
@@ -85,6 +86,8 @@ class EnvoyProcess:
         self.keep_alive = keep_alive
         self.ingest_bind = f"127.0.0.1:{free_port()}"
         self.proc: subprocess.Popen | None = None
+        #: when an install for this envoy's resource was created (monotonic), to measure its latency
+        self.install_started: float | None = None
         self._log: Any = None
         self._pgid: int | None = None
         self._stop_lock = threading.Lock()
@@ -152,6 +155,15 @@ class EnvoyProcess:
 
     def current_link(self, agent_type: str) -> Path:
         return self.data_path / "agents" / agent_type / "CURRENT"
+
+    @staticmethod
+    def expected_labels() -> dict[str, str]:
+        """The labels an envoy on this machine discovers (contract §5.4), as the ambassador
+        stores them on its resource (prefixed ``agent_``)."""
+        from .catalog import platform_labels
+        os_, arch = platform_labels()
+        return {"agent_discovered_os": os_, "agent_discovered_arch": arch,
+                "agent_discovered_hostname": socket.gethostname()}
 
     def installed_agents(self) -> list[str]:
         root = self.data_path / "agents"

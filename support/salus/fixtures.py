@@ -4,28 +4,28 @@ A scenario asks for what it needs ("a private zone for this run", "an envoy runn
 agent"); run-scoped objects are cached, scenario-scoped ones undone when the scenario ends, and
 nothing relies on another scenario having run first. Every cleanup that deletes an object whose
 id only the server knows finds it by its run-scoped name, so an interrupt between a create and
-its response leaks nothing.
+its response leaks nothing. A run-scoped object that failed to come up fails every later scenario
+at once with the same error, instead of each of them waiting the whole budget again.
+
+``Fixtures`` is the one object steps use (``world.fixtures``); the event/monitor fixtures and the
+housekeeping fixtures live in their own modules and are mixed in.
 """
 from __future__ import annotations
 
-import datetime as dt
-import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..net import TcpListener, closed_port, port_is_closed
-from ..run import new_run_id
-from ..waiting import poll
 from .catalog import Catalog, best_release, platform_labels
 from .envoy import EnvoyProcess
-from .janitor import Janitor
-from .models import EnvoyToken, Install, Monitor, Release
-from .monitors import net_response_plugin, remote_monitor_body
-from .tasks import failure_task
+from .housekeeping import HousekeepingFixtures
+from .models import EnvoyToken, Install, Release
+from .monitor_fixtures import MonitorFixtures
 
 if TYPE_CHECKING:
     from .world import SalusWorld
+
+T = TypeVar("T")
 
 
 def delete_named(items: Callable[[], list[dict[str, Any]]], matches: Callable[[dict[str, Any]], bool],
@@ -38,16 +38,30 @@ def delete_named(items: Callable[[], list[dict[str, Any]]], matches: Callable[[d
     return run
 
 
-class Fixtures:
+class Fixtures(MonitorFixtures, HousekeepingFixtures):
     def __init__(self, world: SalusWorld) -> None:
         self.w = world
+        self._failed: dict[str, BaseException] = {}
+        #: seconds from creating an install to its binary on disk, as this run measured them
+        self.install_latencies: list[float] = []
 
     def _push(self, scope: str) -> Callable[[str, Callable[[], object]], None]:
         return self.w.on_scenario if scope == "scenario" else self.w.on_run
 
+    def once(self, key: str, make: Callable[[], T]) -> T:
+        """``world.once`` that also remembers a failure: later scenarios get the same error at once."""
+        failed = self._failed.get(key)
+        if failed is not None:
+            raise failed
+        try:
+            return self.w.once(key, make)
+        except BaseException as e:
+            self._failed[key] = e
+            raise
+
     # ------------------------------------------------------------------ agent catalog
     def telegraf_release(self) -> Release:
-        return self.w.once("release", self._find_or_create_release)
+        return self.once("release", self._find_or_create_release)
 
     def _find_or_create_release(self) -> Release:
         w = self.w
@@ -78,7 +92,7 @@ class Fixtures:
             self.w.on_run(f"delete zone {name}", lambda: self.w.zones.delete(name))
             self.w.zones.create_private(name)
             return name
-        return self.w.once(f"private_zone:{purpose}", make)
+        return self.once(f"private_zone:{purpose}", make)
 
     # ------------------------------------------------------------------ envoy tokens
     def envoy_token(self) -> EnvoyToken:
@@ -87,23 +101,6 @@ class Fixtures:
         w.on_scenario(f"delete envoy token {name}", delete_named(
             w.tokens.list, lambda t: t.get("description") == name, w.tokens.delete))
         return EnvoyToken.from_api(w.tokens.create(name))
-
-    # ------------------------------------------------------------------ housekeeping
-    def resource(self, run_id: str | None = None) -> str:
-        w = self.w
-        rid = f"e2et-{run_id}-{os.urandom(3).hex()}" if run_id else w.run.names.resource_id()
-        meta = w.run.stamp() if run_id is None else {"e2et-run-id": run_id}
-        w.on_scenario(f"delete resource {rid}", lambda: w.resources.delete(rid))
-        w.resources.create(rid, {}, meta)
-        return rid
-
-    def stale_resources(self, count: int) -> list[str]:
-        """Resources as a run that died two days ago would have left them."""
-        dead_run = new_run_id(time.time() - 2 * 86400)
-        return [self.resource(run_id=dead_run) for _ in range(count)]
-
-    def clean_stale_objects(self) -> dict[str, int]:
-        return Janitor(self.w).sweep(older_than=dt.timedelta(hours=6), keep_runs={self.w.run.run_id})
 
     # ------------------------------------------------------------------ envoys and installs
     def envoy(self, zone: str | None, scope: str = "scenario") -> EnvoyProcess:
@@ -134,7 +131,21 @@ class Fixtures:
         selector = self.resource_selector(envoy)
         self._push(scope)(f"delete agent install for {envoy.resource_id}", delete_named(
             w.installs.list, lambda i: i.get("labelSelector") == selector, w.installs.delete))
+        envoy.install_started = time.monotonic()
         return Install.from_api(w.installs.create(release.id, selector))
+
+    def installed(self, envoy: EnvoyProcess) -> None:
+        """The install's binary is on disk: wait for it and remember how long it took."""
+        self.w.expect.agent_binary(envoy, self.telegraf_release())
+        if envoy.install_started is not None:
+            self.install_latencies.append(time.monotonic() - envoy.install_started)
+
+    def install_settle_time(self) -> float:
+        """How long an install that should not arrive is given to arrive anyway: twice the slowest
+        install this run saw (a slow download must have had its chance), at least 0.5 s, at most
+        ``installs.timeout``."""
+        seen = max(self.install_latencies, default=self.w.settings.installs.timeout / 2)
+        return min(self.w.settings.installs.timeout, max(0.5, 2 * seen))
 
     def monitoring_envoy(self) -> EnvoyProcess:
         """One envoy per run with the telegraf agent installed, polling this run's private zone."""
@@ -142,71 +153,7 @@ class Fixtures:
             envoy = self.envoy(self.private_zone("poller"), scope="run")
             self.w.expect.attached(envoy)
             self.install(envoy, scope="run")
-            self.w.expect.agent_binary(envoy, self.telegraf_release())
+            self.installed(envoy)
             return envoy
-        return self.w.once("monitoring_envoy", make)
+        return self.once("monitoring_envoy", make)
 
-    # ------------------------------------------------------------------ event tasks and monitors
-    def event_task(self, metric_group: str) -> dict[str, Any]:
-        w = self.w
-
-        def make() -> dict[str, Any]:
-            rid = self.monitoring_envoy().resource_id
-            name = w.run.names.name(f"task-{metric_group}")
-            w.on_run(f"delete task {name}", delete_named(w.tasks.list, lambda t: t.get("name") == name,
-                                                         w.tasks.delete))
-            return w.tasks.create(failure_task(name, metric_group, {"system_resource_id": rid},
-                                               ["system_monitor_id"], era=w.settings.events.format))
-        return w.once(f"task:{metric_group}", make)
-
-    def _closed_target(self) -> tuple[str, int]:
-        host = self.w.settings.monitors.probe_host
-        port = closed_port(host)
-        assert port_is_closed(host, port), f"{host}:{port} should be closed"
-        return host, port
-
-    def tcp_monitor_on_closed_port(self) -> Monitor:
-        w = self.w
-        envoy = self.monitoring_envoy()
-        host, port = self._closed_target()
-        name = w.run.names.name("tcp")
-        w.on_scenario(f"delete monitor {name}", delete_named(
-            w.monitors.list, lambda m: m.get("name") == name and not m.get("policy"), w.monitors.delete))
-        m = w.monitors.create(remote_monitor_body(name, envoy.resource_id, [self.private_zone("poller")],
-                                                  net_response_plugin(host, port), w.settings.monitors.interval,
-                                                  w.run.stamp()))
-        return Monitor(m["id"], host, port, "net_response", envoy.resource_id)
-
-    def http_policy_monitor_on_closed_port(self) -> Monitor:
-        w = self.w
-        pol = w.policies
-        if pol is None:
-            raise AssertionError("account-type policy monitors need admin credentials in the profile")
-        envoy = self.monitoring_envoy()
-        account = pol.account_type(w.tenant_id)
-        if account is None:
-            account = w.settings.tenant.account_type
-            pol.set_account_type(w.tenant_id, account)
-        host, port = self._closed_target()
-        name = w.run.names.name("policy-http")
-        w.on_scenario(f"delete monitor template {name}", delete_named(
-            pol.templates, lambda t: t.get("name") == name, pol.delete_template))
-        w.on_scenario(f"delete policy {name}", delete_named(
-            pol.policies, lambda p: p.get("name") == name, pol.delete_policy))
-        # Real MM refuses a template naming a resourceId (it is cloned into many tenants): select
-        # this run's resource by its unique envoy label instead.
-        selector = self.resource_selector(envoy)
-        template = pol.create_template(pol.template_body(name, selector, [self.public_zone()],
-                                                         f"http://{host}:{port}/", w.settings.monitors.interval,
-                                                         w.run.stamp()))
-        policy = pol.create_account_policy(name, account, template["id"])
-
-        def clone() -> dict[str, Any] | None:
-            return next((m for m in w.monitors.list() if m.get("policy") and m.get("name") == name
-                         and m.get("labelSelector") == selector), None)
-        m = poll(clone, 15, f"policy monitor {name} applied to tenant {w.tenant_id} (account type {account})")
-        return Monitor(m["id"], host, port, "http_response", envoy.resource_id, {"policy_id": policy["id"]})
-
-    def open_target(self, monitor: Monitor) -> None:
-        listener = TcpListener(monitor.host, monitor.port)
-        self.w.on_scenario(f"close listener {monitor.port}", listener.close)

@@ -8,6 +8,8 @@ from .base import TenantFamily
 
 
 class Installs(TenantFamily):
+    FAMILY = "agent-installs"
+
     def list(self) -> builtins.list[dict[str, Any]]:
         return list(self._pages("agent-installs"))
 
@@ -17,4 +19,6 @@ class Installs(TenantFamily):
                              expect=(201,), what="creating an agent install")
 
     def delete(self, install_id: str) -> None:
-        self.api.delete(self._t(f"agent-installs/{install_id}"), expect=(204, 404))
+        """The public API has no GET of one install: read back through the list."""
+        self._delete_read_back(f"agent-installs/{install_id}", install_id,
+                               lambda: any(i.get("id") == install_id for i in self.list()))

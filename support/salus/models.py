@@ -56,7 +56,8 @@ class EnvoyToken:
 
 @dataclass
 class Monitor:
-    """A monitor this run created and the target it checks (so a step can heal the target)."""
+    """A monitor this run created, the target it checks (so a step can heal the target), the zone
+    whose poller must run it, and the event task that judges its results."""
 
     monitor_id: str
     host: str
@@ -64,3 +65,6 @@ class Monitor:
     metric_group: str
     resource_id: str
     extra: dict[str, Any] = field(default_factory=dict)
+    zone: str | None = None
+    public_zone: bool = False
+    task_id: str | None = None

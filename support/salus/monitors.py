@@ -14,6 +14,13 @@ def remote_monitor_body(name: str, resource_id: str, zones: list[str], plugin: d
             "metadata": metadata or {}, "details": {"type": "remote", "monitoringZones": zones, "plugin": plugin}}
 
 
+def selected_monitor_body(name: str, selector: dict[str, str], zones: list[str], plugin: dict[str, Any],
+                          interval_s: int, metadata: dict[str, str] | None = None) -> dict[str, Any]:
+    """``DetailedMonitorInput`` for a remote check of every resource whose labels match ``selector`` (AND)."""
+    return {"name": name, "labelSelector": selector, "labelSelectorMethod": "AND", "interval": f"PT{int(interval_s)}S",
+            "metadata": metadata or {}, "details": {"type": "remote", "monitoringZones": zones, "plugin": plugin}}
+
+
 def net_response_plugin(host: str, port: int, timeout_s: int = 2) -> dict[str, Any]:
     return {"type": "net_response", "protocol": "tcp", "host": host, "port": port, "timeout": f"PT{timeout_s}S"}
 
@@ -23,6 +30,8 @@ def http_plugin(url: str, timeout_s: int = 2) -> dict[str, Any]:
 
 
 class Monitors(TenantFamily):
+    FAMILY = "monitors"
+
     def list(self) -> builtins.list[dict[str, Any]]:
         return list(self._pages("monitors"))
 
@@ -40,7 +49,7 @@ class Monitors(TenantFamily):
                               headers={"Content-Type": "application/json-patch+json"})
 
     def delete(self, monitor_id: str) -> None:
-        self.api.delete(self._t(f"monitors/{monitor_id}"), expect=(204, 404))
+        self._delete_read_back(f"monitors/{monitor_id}", monitor_id)
 
     def bound(self, resource_id: str | None = None, monitor_id: str | None = None) -> builtins.list[dict[str, Any]]:
         params = {k: v for k, v in (("resourceId", resource_id), ("monitorId", monitor_id)) if v}

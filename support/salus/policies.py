@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..http import ApiClient
+from .deletes import delete_verified
 from .monitors import http_plugin
 from .paging import iter_all
 
@@ -39,8 +40,11 @@ class Policies:
                 body["metadata"] = metadata
             self.api.put(f"api/tenant-metadata/{tenant}", body, expect=(200,), what="updating tenant metadata")
 
+    def _delete(self, family: str, path: str, ident: str) -> None:
+        delete_verified(self.api, family, ident, path, lambda: self.api.get(path, expect=(200, 404)) is not None)
+
     def delete_tenant_metadata(self, tenant: str) -> None:
-        self.api.delete(f"api/tenant-metadata/{tenant}", expect=(204, 404))
+        self._delete("tenant-metadata", f"api/tenant-metadata/{tenant}", tenant)
 
     # monitor templates -----------------------------------------------------------------
     def templates(self) -> list[dict[str, Any]]:
@@ -59,7 +63,7 @@ class Policies:
         return self.api.post("api/monitor-templates", body, expect=(201,), what="creating a monitor template")
 
     def delete_template(self, template_id: str) -> None:
-        self.api.delete(f"api/monitor-templates/{template_id}", expect=(204, 404))
+        self._delete("monitor-templates", f"api/monitor-templates/{template_id}", template_id)
 
     # monitor policies ------------------------------------------------------------------
     def policies(self) -> list[dict[str, Any]]:
@@ -80,7 +84,7 @@ class Policies:
                              expect=(201,), what="creating a monitor policy opt-out")
 
     def delete_policy(self, policy_id: str) -> None:
-        self.api.delete(f"api/policies/monitors/{policy_id}", expect=(204, 404))
+        self._delete("monitor policies", f"api/policies/monitors/{policy_id}", policy_id)
 
     def effective(self, tenant: str) -> Any:
         return self.api.get(f"api/policies/monitors/effective/{tenant}", expect=(200,))

@@ -9,6 +9,8 @@ from .base import TenantFamily
 
 
 class Resources(TenantFamily):
+    FAMILY = "resources"
+
     def list(self) -> builtins.list[dict[str, Any]]:
         return list(self._pages("resources"))
 
@@ -22,7 +24,7 @@ class Resources(TenantFamily):
                              expect=(201,), what="creating a resource")
 
     def delete(self, resource_id: str) -> None:
-        self.api.delete(self._t(f"resources/{resource_id}"), expect=(204, 404))
+        self._delete_read_back(f"resources/{resource_id}", resource_id)
 
     def existing(self, ids: builtins.list[str]) -> builtins.list[str]:
         """Those of ``ids`` the tenant still holds (read back, not assumed)."""
@@ -30,5 +32,7 @@ class Resources(TenantFamily):
         return [i for i in ids if i in present]
 
     def drain(self, select: Callable[[dict[str, Any]], bool]) -> builtins.list[dict[str, Any]]:
-        """Delete every selected resource, safely while paging (see ``paging.drain``)."""
-        return self._drain("resources", select, lambda r: self.delete(r["resourceId"]))
+        """Delete every selected resource, safely while paging (see ``paging.drain``): each pass is
+        the read-back of the one before, so resources a DELETE left behind are named."""
+        return self._drain("resources", select, lambda r: self.send_delete(f"resources/{r['resourceId']}"),
+                           lambda r: str(r["resourceId"]))

@@ -65,6 +65,8 @@ def failure_task(name: str, metric_group: str, selector: dict[str, str], group_b
 
 
 class Tasks(TenantFamily):
+    FAMILY = "event-tasks"
+
     def list(self) -> builtins.list[dict[str, Any]]:
         return list(self._pages("event-tasks"))
 
@@ -75,4 +77,4 @@ class Tasks(TenantFamily):
         return self.api.post(self._t("event-tasks"), body, expect=(201,), what="creating an event task")
 
     def delete(self, task_id: str) -> None:
-        self.api.delete(self._t(f"event-tasks/{task_id}"), expect=(204, 404))
+        self._delete_read_back(f"event-tasks/{task_id}", task_id)

@@ -12,6 +12,8 @@ from .base import TenantFamily
 
 
 class EnvoyTokens(TenantFamily):
+    FAMILY = "envoy-tokens"
+
     def list(self) -> builtins.list[dict[str, Any]]:
         tokens = list(self._pages("envoy-tokens"))
         self.api.log.redact.add(*(t.get("token") for t in tokens))
@@ -24,4 +26,4 @@ class EnvoyTokens(TenantFamily):
         return tok
 
     def delete(self, token_id: str) -> None:
-        self.api.delete(self._t(f"envoy-tokens/{token_id}"), expect=(204, 404))
+        self._delete_read_back(f"envoy-tokens/{token_id}", token_id)

@@ -9,6 +9,8 @@ from .base import TenantFamily
 
 
 class Zones(TenantFamily):
+    FAMILY = "zones"
+
     def __init__(self, api: ApiClient, tenant: str, admin: ApiClient | None = None) -> None:
         super().__init__(api, tenant)
         self.admin = admin
@@ -28,7 +30,7 @@ class Zones(TenantFamily):
                              expect=(201,), what="creating a private zone")
 
     def delete(self, name: str) -> None:
-        self.api.delete(self._t(f"zones/{name}"), expect=(204, 404))
+        self._delete_read_back(f"zones/{name}", name)
 
     def public_zone(self, name: str) -> dict[str, Any] | None:
         """A public zone by name: admin ``/api/zones/{name}`` when admin is available, else the list."""

@@ -59,7 +59,18 @@ def test_naive_delete_while_paging_skips_items_but_drain_does_not() -> None:
     assert not any(i["mine"] for i in fake.items) and len(fake.items) == 10
 
 
-def test_drain_is_bounded_when_deletes_do_nothing() -> None:
+def test_drain_names_what_deletes_left_behind() -> None:
+    """A DELETE answered 204 that leaves the item is a product defect naming family and ids."""
     fake = FakeList(5)
+    with pytest.raises(AssertionError, match="resources: DELETE answered 204 but 0, 1, 2, 3, 4 still exist"):
+        drain(fake.fetch, lambda i: True, lambda i: None, family="resources")
+
+
+def test_drain_is_bounded_when_new_items_keep_appearing() -> None:
+    fake = FakeList(2)
+
+    def delete_and_breed(item: dict) -> None:
+        fake.delete(item)
+        fake.items.append({"id": max(i["id"] for i in [*fake.items, item]) + 1, "mine": True})
     with pytest.raises(RuntimeError, match="deletion passes"):
-        drain(fake.fetch, lambda i: True, lambda i: None, max_passes=3)
+        drain(fake.fetch, lambda i: True, delete_and_breed, max_passes=3)

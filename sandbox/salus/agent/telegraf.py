@@ -209,7 +209,8 @@ class Agent:
         if kind == "net_response":
             samples = [net_response(cfg)]
         elif kind == "http_response":
-            samples = [http_response(cfg, url) for url in cfg.get("urls") or []]
+            # telegraf's default when no URL is configured (plugins/inputs/http_response)
+            samples = [http_response(cfg, url) for url in cfg.get("urls") or ["http://localhost"]]
         else:
             samples = [({"version": VERSION}, {"metrics_gathered": self.gathered, "metrics_written": out.written,
                                                "metrics_dropped": out.dropped, "gather_errors": self.errors})]

@@ -7,6 +7,7 @@ import re
 import threading
 from typing import Any
 
+from .. import faults as F
 from .. import topics
 from ..interfaces import AttachedEnvoy
 from ..labels import selector_matches
@@ -23,7 +24,7 @@ def _seconds(value: Any, default: int) -> str:
     return f"{duration_seconds(value, 'timeout') if value is not None else default}s"
 
 
-def render(plugin: dict[str, Any]) -> str:
+def render(plugin: dict[str, Any], drop_url: bool = False) -> str:
     """The telegraf input config MM's monitor translations produce (contract §9): type renamed
     (``http`` → ``http_response``), host+port → ``address``, ISO durations → ``"<n>s"``, and every
     other field set on the plugin in snake_case."""
@@ -36,7 +37,8 @@ def render(plugin: dict[str, Any]) -> str:
         if "readTimeout" in rest:
             out["read_timeout"] = _seconds(rest.pop("readTimeout"), 1)
     elif ptype == "http":
-        out = {"type": "http_response", "urls": [rest.pop("url")], "method": rest.pop("method", None) or "GET",
+        url = rest.pop("url")
+        out = {"type": "http_response", "urls": [] if drop_url else [url], "method": rest.pop("method", None) or "GET",
                "response_timeout": _seconds(rest.pop("timeout", None), 5),
                "follow_redirects": bool(rest.pop("followRedirects", False))}
     else:
@@ -58,13 +60,20 @@ class Bindings:
         if m.get("resourceId"):
             return [r for r in resources if r["resourceId"] == m["resourceId"]]
         excluded = set(m.get("excludedResourceIds") or [])
+        method = "OR" if self._fault(F.SELECTOR_OVERBINDS) else m.get("labelSelectorMethod")
         return [r for r in resources if r["resourceId"] not in excluded
-                and selector_matches(m.get("labelSelector") or {}, r["labels"], m.get("labelSelectorMethod"))]
+                and selector_matches(m.get("labelSelector") or {}, r["labels"], method)]
+
+    def _fault(self, name: str) -> bool:
+        faults = getattr(self.core.ctx, "faults", None)
+        return bool(faults and faults.active(name))
 
     def _poller_for(self, tenant: str, zone: str) -> AttachedEnvoy | None:
         """The zone's poller: the lowest-id envoy attached to it (public zones: the poller tenant's)."""
         owner = self.core.cfg.public_zone_tenant if zone.startswith("public/") else tenant
         candidates = [e for e in self.registry.all() if e.zone == zone and e.tenant_id == owner]
+        if self._fault(F.WRONG_POLLER):
+            candidates = [e for e in self.registry.all() if e.zone and e.zone != zone]
         return sorted(candidates, key=lambda e: e.envoy_id)[0] if candidates else None
 
     def all(self, tenant: str | None = None) -> list[dict[str, Any]]:
@@ -77,7 +86,8 @@ class Bindings:
                 base = {"monitorId": m["id"], "monitorType": plugin.get("type"), "monitorName": m.get("name"),
                         "monitorSummary": m.get("summary"), "resourceId": r["resourceId"],
                         "interval": m["interval"], "agentType": "TELEGRAF",
-                        "renderedContent": render(plugin), "tenantId": m["tenantId"],
+                        "renderedContent": render(plugin, drop_url=self._fault(F.HTTP_URL_IGNORED)),
+                        "tenantId": m["tenantId"],
                         "createdTimestamp": m["createdTimestamp"], "updatedTimestamp": m["updatedTimestamp"]}
                 if details["type"] == "local":
                     envoy_id = self.registry.active_envoy_id(m["tenantId"], r["resourceId"])

@@ -6,6 +6,7 @@ from typing import Any
 
 from support.versions import version_key
 
+from .. import faults as F
 from .. import topics
 from ..labels import selector_matches
 from .core import Core
@@ -145,8 +146,10 @@ class Installs:
         version (ACM ``reconcileBinding``; semver order, so ``rc.10`` is above ``rc.2``)."""
         labels = self.resources.labels_of(tenant_id, resource_id)
         best: dict[str, dict[str, Any]] = {}
+        faults = getattr(self.core.ctx, "faults", None)
+        unselected = bool(faults and faults.active(F.INSTALLS_UNSELECTED))
         for i in self.store.list("install", tenant_id):
-            if not selector_matches(i["labelSelector"], labels, i["labelSelectorMethod"]):
+            if not unselected and not selector_matches(i["labelSelector"], labels, i["labelSelectorMethod"]):
                 continue
             dto = self.dto(i)
             rel = dto["agentRelease"]

@@ -78,7 +78,8 @@ def build_public_app(ctx: SandboxContext) -> web.Application:
             route("PUT", f"{path}/{{id}}", put_)
         if delete:
             async def delete_(r, t, id):
-                delete(t, id)
+                if not (ctx.faults.active(F.DELETES_IGNORED) and family(r) == str(ctx.faults.param(F.DELETES_IGNORED))):
+                    delete(t, id)
                 return ok(None, 204)
             route("DELETE", f"{path}/{{id}}", delete_)
 
