@@ -14,10 +14,13 @@ def target_resource(context):
     context.scenario_state["target"] = fixtures.resource(labels=labels)
 
 
-@given("a decoy resource that shares all but one of the target's labels")
+@given("a decoy resource that shares all but one of the target's labels, with a monitor of its own")
 def decoy_resource(context):
+    """The decoy's own monitor gives the tenant a binding that must not show up among the target's."""
     fixtures = world_of(context).fixtures
-    context.scenario_state["decoy"] = fixtures.resource(labels=fixtures.binding_labels("decoy"))
+    labels = fixtures.binding_labels("decoy")
+    context.scenario_state["decoy"] = fixtures.resource(labels=labels)
+    fixtures.label_selected_monitor(context.scenario_state["zone"], labels)
 
 
 @when("a TCP monitor in the private zone selects resources by the target's labels")

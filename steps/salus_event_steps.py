@@ -9,6 +9,11 @@ from support.salus.world import world_of
 CHECKS = {"TCP": "net_response", "HTTP": "http_response"}
 
 
+@given("an envoy of the tenant attached in another zone, which must not run the check")
+def decoy_poller(context):
+    context.scenario_state["decoy"] = world_of(context).fixtures.decoy_poller()
+
+
 @given("an envoy running the telegraf agent in this run's private zone")
 def monitoring_envoy(context):
     context.scenario_state["envoy"] = world_of(context).fixtures.monitoring_envoy()
@@ -42,17 +47,18 @@ def policy_monitor(context):
 @then("an {state} {check} check event is published for this run's resource and tenant")
 def event_published(context, state, check):
     task = context.scenario_state.get("task") or {}
-    context.scenario_state["event"] = world_of(context).expect.event(
-        context.scenario_state["event_watch"], CHECKS[check], state, context.scenario_state["monitor"],
-        task_id=task.get("id"))
+    state_ = context.scenario_state
+    state_["event"] = world_of(context).expect.event(state_["event_watch"], CHECKS[check], state, state_["monitor"],
+                                                     task_id=task.get("id"), results=state_.get("metric_watch"))
 
 
 @then("an {state} {check} check event follows for this run's resource and tenant")
 def event_follows(context, state, check):
     """A recovery: the state after the CRITICAL one the scenario saw."""
     task = context.scenario_state.get("task") or {}
-    world_of(context).expect.event(context.scenario_state["event_watch"], CHECKS[check], state,
-                                   context.scenario_state["monitor"], task_id=task.get("id"), previous="CRITICAL")
+    state_ = context.scenario_state
+    world_of(context).expect.event(state_["event_watch"], CHECKS[check], state, state_["monitor"],
+                                   task_id=task.get("id"), previous="CRITICAL", results=state_.get("metric_watch"))
 
 
 @then("the check was run by the {kind} zone's poller")

@@ -7,6 +7,6 @@ Feature: Monitor binding
   Scenario: A monitor selecting by labels is bound only to the resources it selects
     Given a private zone for this run
     And a resource labelled as this run's target
-    And a decoy resource that shares all but one of the target's labels
+    And a decoy resource that shares all but one of the target's labels, with a monitor of its own
     When a TCP monitor in the private zone selects resources by the target's labels
     Then the platform binds the monitor to the target resource only, in the private zone

@@ -272,7 +272,7 @@ class SalusSandbox:
         cfg = self.config
         event = max(1, cfg.min_monitor_interval) + cfg.envoy_max_flush_interval + FLUSH_JITTER_S
         return {"events": {"topic": cfg.event_topic, "format": cfg.event_format, "timeout": round(2 * event + 2, 1)},
-                "presence": {"attach_timeout": 8, "timeout": round(max(4.0, 10 * cfg.presence_export_period), 1)},
+                "presence": {"attach_timeout": 6, "timeout": round(max(4.0, 10 * cfg.presence_export_period), 1)},
                 "installs": {"timeout": 8}}
 
     def envoy_launcher(self) -> Path:

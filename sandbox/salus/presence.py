@@ -36,7 +36,6 @@ class PresenceMonitor:
     def __init__(self, ctx: SandboxContext) -> None:
         self.ctx = ctx
         self.exports = 0
-        self._last_envoy: dict[tuple[str, str], str] = {}     # for the presence-stuck fault only
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -73,12 +72,9 @@ class PresenceMonitor:
         stuck = self.ctx.faults.active(F.PRESENCE_STUCK)
         count = 0
         for r in domain.presence_resources():
-            key = (r["tenantId"], r["resourceId"])
-            envoy_id = domain.active_envoy_id(*key)
-            if envoy_id is not None:
-                self._last_envoy[key] = envoy_id
-            elif stuck:
-                envoy_id = self._last_envoy.get(key)
+            envoy_id = domain.active_envoy_id(r["tenantId"], r["resourceId"])
+            if envoy_id is None and stuck:
+                envoy_id = r.get("envoyId")          # the resource still names the envoy that left
             umf = presence_umf(r, envoy_id, connected=envoy_id is not None and not zero, timestamp=ts)
             # Pre-encoded string, keyed by tenant, exactly as PRES MetricRouter sends it.
             bus.publish(topics.METRICS, r["tenantId"], json.dumps(umf, separators=(",", ":")))

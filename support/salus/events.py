@@ -38,18 +38,21 @@ def wait_for_metric(w: TopicWatcher, resource_id: str, group: str, name: str, va
 # ----------------------------------------------------------------------------- normalisers
 def normalise_event(fmt: str) -> Normaliser:
     """One view of the three event eras (contract §6.4): tenantId, resourceId, monitorId, taskId,
-    metricGroup, state, previousState, id — plus ``raw``, so steps match on one shape."""
+    metricGroup, state, previousState, id, timestamp (of the metric judged) — plus ``raw``, so steps
+    match on one shape."""
     def notification(m: dict[str, Any]) -> list[dict[str, Any]]:
         labels = m.get("labels") or {}
         return [{"tenantId": m.get("tenantId"), "resourceId": labels.get("system_resource_id"),
                  "monitorId": labels.get("system_monitor_id"), "taskId": m.get("taskId"),
                  "metricGroup": m.get("metricGroup"), "state": m.get("state"),
-                 "previousState": m.get("previousState"), "id": m.get("id"), "raw": m}]
+                 "previousState": m.get("previousState"), "id": m.get("id"), "timestamp": m.get("timestamp"),
+                 "raw": m}]
 
     def state_change(m: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"tenantId": m.get("tenantId"), "resourceId": m.get("resourceId"), "monitorId": m.get("monitorId"),
                  "taskId": m.get("taskId"), "metricGroup": m.get("metricGroup"), "state": m.get("state"),
-                 "previousState": m.get("previousState"), "id": m.get("id"), "raw": m}]
+                 "previousState": m.get("previousState"), "id": m.get("id"),
+                 "timestamp": m.get("evaluationTimestamp"), "raw": m}]
 
     def kapacitor(m: dict[str, Any]) -> list[dict[str, Any]]:
         series = ((m.get("data") or {}).get("series") or [{}])[0]
@@ -60,7 +63,7 @@ def normalise_event(fmt: str) -> Normaliser:
         return [{"tenantId": tenant, "resourceId": tags.get("system_resource_id"),
                  "monitorId": tags.get("system_monitor_id"), "taskId": task or None,
                  "metricGroup": series.get("name"), "state": m.get("level"), "previousState": m.get("previousLevel"),
-                 "id": m.get("id"), "raw": m}]
+                 "id": m.get("id"), "timestamp": m.get("time"), "raw": m}]
 
     try:
         return {"notification": notification, "state-change": state_change, "kapacitor": kapacitor}[fmt]
@@ -82,7 +85,8 @@ def normalise_umf(m: dict[str, Any]) -> list[dict[str, Any]]:
         value = next((metric[k] for k in ("int", "float", "string", "bool") if k in metric), None)
         out.append({"tenantId": m.get("tenantId"), "resourceId": resource, "envoyId": system.get("envoy_id"),
                     "monitorId": system.get("monitor_id"), "zone": system.get("monitoring_zone_id"),
-                    "group": metric.get("group"), "name": metric.get("name"), "int": metric.get("int"),
+                    "group": metric.get("group"), "name": metric.get("name"), "timestamp": metric.get("timestamp"),
+                    "int": metric.get("int"),
                     "float": metric.get("float"), "string": metric.get("string"), "value": str(value),
                     "labels": m.get("deviceMetadata") or {}, "metadata": metric.get("metadata") or {}})
     return out

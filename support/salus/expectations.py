@@ -6,6 +6,8 @@ was awaited and what was seen instead (the envoy's state and log tail, near-miss
 """
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import os
 import threading
 import time
@@ -21,6 +23,14 @@ from .models import Monitor, Release
 
 if TYPE_CHECKING:
     from .world import SalusWorld
+
+
+def _instant(text: Any) -> dt.datetime | None:
+    """An ISO-8601 instant (``…Z``) as a UTC datetime; None for anything else."""
+    try:
+        return dt.datetime.fromisoformat(str(text).replace("Z", "+00:00")).astimezone(dt.UTC)
+    except ValueError:
+        return None
 
 
 class Expectations:
@@ -132,9 +142,12 @@ class Expectations:
 
     # ------------------------------------------------------------------ events
     def event(self, watch: TopicWatcher, metric_group: str, state: str, monitor: Monitor,
-              task_id: str | None = None, previous: str | None = None) -> dict[str, Any]:
+              task_id: str | None = None, previous: str | None = None,
+              results: TopicWatcher | None = None) -> dict[str, Any]:
         """The event for this monitor's resource, from this run's task (where the era names the
-        task's id), in ``state`` — after ``previous`` when given (a recovery follows a CRITICAL)."""
+        task's id), in ``state`` — after ``previous`` when given (a recovery follows a CRITICAL).
+        On a timeout the monitor's check results (``results``, the metrics watch) say whether the
+        checks themselves went wrong or only the events did."""
         w = self.w
         era = w.settings.events.format
         fields: dict[str, Any] = {"tenantId": w.tenant_id, "resourceId": monitor.resource_id, "state": state,
@@ -145,8 +158,51 @@ class Expectations:
             fields["taskId"] = str(task_id)
         if previous:
             fields["previousState"] = previous
-        return watch.wait_for(Expectation.of(f"{state} {metric_group} event", **fields),
-                              self._budget(w.settings.events.timeout))
+        try:
+            event = watch.wait_for(Expectation.of(f"{state} {metric_group} event", **fields),
+                                   self._budget(w.settings.events.timeout))
+        except WaitTimeout as e:
+            if results is None:
+                raise
+            raise WaitTimeout(f"{e}\n{self.check_results(results, monitor)}") from None
+        if results is not None and state == "CRITICAL" and previous is None:
+            self.raised_on_first_failure(event, results, monitor)
+        return event
+
+    def raised_on_first_failure(self, event: dict[str, Any], results: TopicWatcher, monitor: Monitor) -> None:
+        """The run's tasks need one failing result (``defaultConsecutiveCount`` 1): the CRITICAL must
+        judge the monitor's first failing result, not a later one."""
+        with contextlib.suppress(WaitTimeout):       # read what arrived meanwhile, waiting for nothing
+            results.wait_for(lambda m: False, timeout=0.2)
+        failing = sorted(_instant(m.get("timestamp")) for m in results.seen
+                         if m.get("monitorId") == monitor.monitor_id and m.get("name") == "result_code"
+                         and str(m.get("value")) not in ("0", "0.0") and _instant(m.get("timestamp")))
+        judged = _instant(event.get("timestamp"))
+        if failing and judged and judged != failing[0]:
+            raise AssertionError(f"the CRITICAL {monitor.metric_group} event for monitor {monitor.monitor_id} judged "
+                                 f"the result of {judged.isoformat()}, but its first failing result came at "
+                                 f"{failing[0].isoformat()}: the task asks for one failing result (consecutive "
+                                 "count 1), so the event came late")
+
+    @staticmethod
+    def check_results(results: TopicWatcher, monitor: Monitor) -> str:
+        """What the monitor's checks reported since the watch began (result, code, probed address),
+        next to the target the monitor names."""
+        with contextlib.suppress(WaitTimeout):       # read what arrived meanwhile, waiting for nothing
+            results.wait_for(lambda m: False, timeout=0.2)
+        rows: dict[tuple[Any, ...], int] = {}
+        for m in results.seen:
+            if m.get("monitorId") == monitor.monitor_id and m.get("name") == "result_code":
+                md = m.get("metadata") or {}
+                key = (md.get("result"), m.get("value"), md.get("server"), md.get("port"))
+                rows[key] = rows.get(key, 0) + 1
+        target = (f"http://{monitor.host}:{monitor.port}/" if monitor.metric_group == "http_response"
+                  else f"{monitor.host}:{monitor.port}")
+        if not rows:
+            return f"no check result of monitor {monitor.monitor_id} reached the platform (its target is {target})"
+        seen = "; ".join(f"{n} × result={r} result_code={c} probed {s}{':' + p if p else ''}"
+                         for (r, c, s, p), n in rows.items())
+        return f"check results of monitor {monitor.monitor_id} since the watch: {seen} (its target is {target})"
 
     def checked_by(self, metrics: TopicWatcher, monitor: Monitor, pollers: set[str], own: set[str],
                    event: dict[str, Any] | None = None) -> None:

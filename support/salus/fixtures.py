@@ -147,6 +147,15 @@ class Fixtures(MonitorFixtures, HousekeepingFixtures):
         seen = max(self.install_latencies, default=self.w.settings.installs.timeout / 2)
         return min(self.w.settings.installs.timeout, max(0.5, 2 * seen))
 
+    def decoy_poller(self) -> EnvoyProcess:
+        """An envoy of the tenant attached, for the run, in a zone other than the monitoring
+        envoy's: a platform that picks "any envoy of the tenant" as poller would pick it too."""
+        def make() -> EnvoyProcess:
+            envoy = self.envoy(self.private_zone("envoys"), scope="run")
+            self.w.expect.attached(envoy)
+            return envoy
+        return self.once("decoy_poller", make)
+
     def monitoring_envoy(self) -> EnvoyProcess:
         """One envoy per run with the telegraf agent installed, polling this run's private zone."""
         def make() -> EnvoyProcess:

@@ -33,7 +33,8 @@ class BehaveRun:
     stderr: str = ""
 
     def failed(self) -> set[str]:
-        return {n for n, s in self.scenarios.items() if s.status in ("failed", "error")}
+        """Failed scenarios — a failing after_scenario (a cleanup that proved the system wrong) too."""
+        return {n for n, s in self.scenarios.items() if s.status in ("failed", "error", "hook_error")}
 
     def passed(self) -> set[str]:
         return {n for n, s in self.scenarios.items() if s.status == "passed"}
