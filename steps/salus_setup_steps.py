@@ -87,8 +87,8 @@ def run_token_listed(context):
     assert_that(ids, has_item(context.scenario_state["envoy_token"].id))
 
 
-@given("leftovers of an earlier e2et run that is no longer alive: resources, a zone with a monitor, an event "
-       "task, an envoy token and an agent install")
+@given("leftovers of an earlier e2et run that is no longer alive: resources, a zone, a monitor, an event task, "
+       "an envoy token and an agent install")
 def stale_leftovers(context):
     context.scenario_state["stale"] = world_of(context).fixtures.stale_leftovers(resources=25)
 

@@ -29,7 +29,7 @@ Feature: Test run setup
 
   @severity:normal @story:housekeeping
   Scenario: Leftovers of an earlier, dead e2et run are removed from the dedicated tenant
-    Given leftovers of an earlier e2et run that is no longer alive: resources, a zone with a monitor, an event task, an envoy token and an agent install
+    Given leftovers of an earlier e2et run that is no longer alive: resources, a zone, a monitor, an event task, an envoy token and an agent install
     And a resource and an envoy token that belong to this run
     When stale e2et objects are cleaned from the dedicated tenant
     Then none of the earlier run's leftovers remain

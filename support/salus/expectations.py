@@ -174,9 +174,10 @@ class Expectations:
         judge the monitor's first failing result, not a later one."""
         with contextlib.suppress(WaitTimeout):       # read what arrived meanwhile, waiting for nothing
             results.wait_for(lambda m: False, timeout=0.2)
-        failing = sorted(_instant(m.get("timestamp")) for m in results.seen
-                         if m.get("monitorId") == monitor.monitor_id and m.get("name") == "result_code"
-                         and str(m.get("value")) not in ("0", "0.0") and _instant(m.get("timestamp")))
+        stamps = [_instant(m.get("timestamp")) for m in results.seen
+                  if m.get("monitorId") == monitor.monitor_id and m.get("name") == "result_code"
+                  and str(m.get("value")) not in ("0", "0.0")]
+        failing = sorted(t for t in stamps if t is not None)
         judged = _instant(event.get("timestamp"))
         if failing and judged and judged != failing[0]:
             raise AssertionError(f"the CRITICAL {monitor.metric_group} event for monitor {monitor.monitor_id} judged "

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..run import new_run_id
 from .janitor import Janitor
-from .monitors import net_response_plugin, remote_monitor_body
+from .monitors import local_monitor_body
 from .tasks import failure_task
 
 if TYPE_CHECKING:
@@ -31,17 +31,21 @@ class HousekeepingFixtures:
 
     def stale_leftovers(self, resources: int) -> dict[str, list[str]]:
         """What a run that died two days ago would have left: resources (more than a page), a
-        private zone with a monitor in it, an event task, an envoy token and an agent install —
-        each named the way that run named them, each with a cleanup in case the janitor misses it."""
+        private zone, a monitor, an event task, an envoy token and an agent install — each named the
+        way that run named them, each with a cleanup in case the janitor misses it.
+
+        The monitor is local (no zone): parallel flows sweep each other's plants too (they look
+        dead to every janitor), and a zone swept between its creation and its monitor's would fail
+        the planting flow."""
         w = self.w
         dead = new_run_id(time.time() - 2 * 86400)
         ids = [self.resource(run_id=dead) for _ in range(resources)]
         zone = f"e2et_{dead}_{os.urandom(3).hex()}"
         w.on_scenario(f"delete stale zone {zone}", lambda: w.zones.delete(zone))
         w.zones.create_private(zone)
-        monitor = w.monitors.create(remote_monitor_body(
-            f"e2et-{dead}-tcp-{os.urandom(3).hex()}", ids[0], [zone], net_response_plugin("127.0.0.1", 9),
-            w.settings.monitors.interval, {"e2et-run-id": dead}))
+        monitor = w.monitors.create(local_monitor_body(f"e2et-{dead}-cpu-{os.urandom(3).hex()}", ids[0],
+                                                       {"type": "cpu"}, w.settings.monitors.interval,
+                                                       {"e2et-run-id": dead}))
         w.on_scenario(f"delete stale monitor {monitor['id']}", lambda: w.monitors.delete(monitor["id"]))
         task = w.tasks.create(failure_task(f"e2et-{dead}-task-{os.urandom(3).hex()}", "net_response",
                                            {"system_resource_id": ids[0]}, [], era=w.settings.events.format))

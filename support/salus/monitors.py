@@ -14,6 +14,13 @@ def remote_monitor_body(name: str, resource_id: str, zones: list[str], plugin: d
             "metadata": metadata or {}, "details": {"type": "remote", "monitoringZones": zones, "plugin": plugin}}
 
 
+def local_monitor_body(name: str, resource_id: str, plugin: dict[str, Any], interval_s: int,
+                       metadata: dict[str, str] | None = None) -> dict[str, Any]:
+    """``DetailedMonitorInput`` for a check the resource's own envoy runs (``details.type: local``)."""
+    return {"name": name, "resourceId": resource_id, "interval": f"PT{int(interval_s)}S", "metadata": metadata or {},
+            "details": {"type": "local", "plugin": plugin}}
+
+
 def selected_monitor_body(name: str, selector: dict[str, str], zones: list[str], plugin: dict[str, Any],
                           interval_s: int, metadata: dict[str, str] | None = None) -> dict[str, Any]:
     """``DetailedMonitorInput`` for a remote check of every resource whose labels match ``selector`` (AND)."""

@@ -102,9 +102,7 @@ MUTATIONS: list[Mutation] = [
     Mutation("poller-any-zone", BIND,
              "candidates = [e for e in self.registry.all() if e.zone == zone and e.tenant_id == owner]",
              "candidates = [e for e in self.registry.all() if e.tenant_id == owner]",
-             "the poller is any attached envoy of the zone's owner, in whatever zone",
-             survives="while the event scenarios run, the tenant has no other attached envoy than the zone's "
-                      "poller, so any envoy of the tenant is the right one"),
+             "the poller is any attached envoy of the zone's owner, in whatever zone"),
     Mutation("poller-other-tenant", BIND,
              "candidates = [e for e in self.registry.all() if e.zone == zone and e.tenant_id == owner]",
              "candidates = [e for e in self.registry.all() if e.zone == zone]",

@@ -18,6 +18,8 @@ from tests.isolation.tenant import world_for
 
 from .behave_runner import REPO_ROOT, BehaveRun, FaultSwitch, ScenarioResult, _messages_from_junit, run_behave
 
+TCP = "A TCP check raises CRITICAL while its port is closed and recovers to OK once it accepts connections"
+
 
 @pytest.fixture(scope="module")
 def own_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
@@ -48,7 +50,7 @@ def test_broker_stopped_mid_run_fails_the_event_scenario(own_sandbox, tmp_path):
     env = dict(os.environ, E2ET_SANDBOX_PROFILE=str(own_sandbox.profile_path), E2ET_PROFILE="local",
                E2ET_RUN_ID=run_id, E2ET_EVENTS__TIMEOUT="8")
     proc = subprocess.Popen([sys.executable, "-m", "behave", "--tags", "@salus", "--include", "04_failure",
-                             "--name", "A TCP monitor on a closed port", "-f", "json", "-o", str(out),
+                             "--name", "A TCP check raises CRITICAL", "-f", "json", "-o", str(out),
                              "--junit", "--junit-directory", str(tmp_path / "junit")],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     world = world_for(own_sandbox.profile_path)
@@ -71,6 +73,6 @@ def test_broker_stopped_mid_run_fails_the_event_scenario(own_sandbox, tmp_path):
         for el in feature.get("elements", []):
             run.scenarios[el["name"]] = ScenarioResult(feature["name"], el["name"], el.get("status", "?"))
     _messages_from_junit(tmp_path / "junit", run)
-    assert run.failed() == {"A TCP monitor on a closed port raises a critical event"}, stdout[-3000:]
-    msg = run.message("A TCP monitor on a closed port raises a critical event").lower()
+    assert run.failed() == {TCP}, stdout[-3000:]
+    msg = run.message(TCP).lower()
     assert "broker" in msg and "unreachable" in msg, msg[:1500]

@@ -26,7 +26,7 @@ from tests.acceptance.behave_runner import FaultSwitch
 REPO = Path(__file__).resolve().parents[2]
 PLANTED = {"regular_key": "PLANTED-regular-apikey-9c1e7a", "admin_password": "PLANTED-admin-pass-4b2d88",
            "admin_key": "PLANTED-admin-apikey-0f6e31"}
-TCP = "A TCP monitor on a closed port raises a critical event"
+TCP = "A TCP check raises CRITICAL while its port is closed and recovers to OK once it accepts connections"
 
 
 @pytest.fixture(scope="module")
