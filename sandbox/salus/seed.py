@@ -59,4 +59,9 @@ def seed(domain: SalusDomain, ctx: SandboxContext, release_url_for: Callable[[st
     domain.tokens.create(other, "other tenant's envoy")
     domain.monitors.create(other, {"name": "other tenant ping", "resourceId": "other-tenant-server",
                                   "interval": "PT1M", "details": {"type": "local", "plugin": {"type": "cpu"}}})
+    # ... and a remote check in the public zone, so the region's poller is never idle (a real one runs
+    # many tenants' checks): a monitor added to it must reload a running agent, not start a fresh one
+    domain.monitors.create(other, {"name": "other tenant site", "resourceId": "other-tenant-server",
+                                  "interval": "PT30S", "details": {"type": "remote", "monitoringZones": [
+                                      cfg.public_zones[0].name], "plugin": {"type": "http", "url": f"{downloads}/"}}})
     domain.store.put("seed", "done", None, {"done": True})

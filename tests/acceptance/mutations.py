@@ -126,7 +126,9 @@ MUTATIONS: list[Mutation] = [
     Mutation("install-lowest-version-wins", CATALOG,
              'if cur is None or version_key(rel["version"]) > version_key(cur["agentRelease"]["version"]):',
              'if cur is None or version_key(rel["version"]) < version_key(cur["agentRelease"]["version"]):',
-             "of several matching installs the lowest version wins"),
+             "of several matching installs the lowest version wins",
+             survives="no scenario has two releases installed on one resource (an upgrade would need a second, "
+                      "older valid release for this platform in every real catalogue)"),
     Mutation("tokens-of-every-tenant", TOKENS, 'return self.store.list("envoy_token", tenant)',
              'return self.store.list("envoy_token")', "envoy-token lists include other tenants' tokens"),
     Mutation("public-zones-unlisted", ZONES,

@@ -217,7 +217,7 @@ def test_restart_on_same_data_dir_keeps_state_and_seed_is_idempotent(tmp_path: P
     try:
         assert second.domain.resources.get(t, "kept")["resourceId"] == "kept"
         assert len(second.domain.releases.list()) == releases
-        assert len(second.domain.monitors.list(OTHER)) == 1
+        assert len(second.domain.monitors.list(OTHER)) == 2   # its local ping and its public-zone check
         new = second.domain.resources.create(t, {"resourceId": "after", "presenceMonitoringEnabled": True})
         assert [r["resourceId"] for r in second.domain.resources.list(t)] == ["kept", new["resourceId"]]
     finally:
