@@ -39,7 +39,8 @@ CATALOG: dict[str, FaultSpec] = catalog_of(
     FaultSpec(TENANT_LEAK, "public list routes leak another tenant's items"),
     FaultSpec(SLOW_RESPONSES, "every HTTP response is delayed (param: seconds)", 15.0),
     FaultSpec(BROKER_STOPPED, "the Kafka broker is stopped, after param seconds if given (switching off restarts it)"),
-    FaultSpec(WRONG_POLLER, "remote monitors are bound to a poller outside their zone (MM picks the wrong envoy)"),
+    FaultSpec(WRONG_POLLER, "remote monitors are bound to a poller outside their zone (MM picks the wrong envoy: "
+                            "one of another zone that has telegraf)"),
     FaultSpec(HTTP_URL_IGNORED, "http monitors are rendered without their URL (telegraf probes its default "
                                 "http://localhost instead)"),
     FaultSpec(SELECTOR_OVERBINDS, "monitor label selectors bind every resource sharing any one selected label "

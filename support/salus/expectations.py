@@ -200,7 +200,9 @@ class Expectations:
         target = (f"http://{monitor.host}:{monitor.port}/" if monitor.metric_group == "http_response"
                   else f"{monitor.host}:{monitor.port}")
         if not rows:
-            return f"no check result of monitor {monitor.monitor_id} reached the platform (its target is {target})"
+            poller = f"; the poller of zone {monitor.zone} should run it" if monitor.zone else ""
+            return (f"no check result of monitor {monitor.monitor_id} reached the platform (its target is "
+                    f"{target}{poller})")
         seen = "; ".join(f"{n} × result={r} result_code={c} probed {s}{':' + p if p else ''}"
                          for (r, c, s, p), n in rows.items())
         return f"check results of monitor {monitor.monitor_id} since the watch: {seen} (its target is {target})"

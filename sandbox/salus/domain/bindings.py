@@ -72,8 +72,9 @@ class Bindings:
         """The zone's poller: the lowest-id envoy attached to it (public zones: the poller tenant's)."""
         owner = self.core.cfg.public_zone_tenant if zone.startswith("public/") else tenant
         candidates = [e for e in self.registry.all() if e.zone == zone and e.tenant_id == owner]
-        if self._fault(F.WRONG_POLLER):
-            candidates = [e for e in self.registry.all() if e.zone and e.zone != zone]
+        if self._fault(F.WRONG_POLLER):      # an envoy of another zone that can run the check
+            candidates = [e for e in self.registry.all() if e.zone and e.zone != zone
+                          and "TELEGRAF" in e.installed_agents]
         return sorted(candidates, key=lambda e: e.envoy_id)[0] if candidates else None
 
     def all(self, tenant: str | None = None) -> list[dict[str, Any]]:
