@@ -207,7 +207,6 @@ class SalusSandbox:
 
     def _start_public_pollers(self) -> None:
         """One envoy stand-in per public zone, owned by the public-zone tenant, as a region has."""
-        from support.net import free_port
         cfg = self.config
         poller_dir = self.ctx.data_dir / "poller"
         poller_dir.mkdir(exist_ok=True)
@@ -220,7 +219,7 @@ class SalusSandbox:
             "tls": {"auth_service": {"url": self.ctx.urls["auth_service"]}},
             "ambassador": {"address": self.ctx.urls["ambassador"]},
             "agents": {"dataPath": str(poller_dir / "data"), "maxFlushInterval": f"{cfg.envoy_max_flush_interval}s"},
-            "ingest": {"telegraf": {"json": {"bind": f"{cfg.host}:{free_port(cfg.host)}"}}},
+            "ingest": {"telegraf": {"json": {"bind": f"{cfg.host}:0"}}},
         }
         conf_path = poller_dir / "telemetry-envoy.yaml"
         conf_path.write_text(yaml.safe_dump(conf))

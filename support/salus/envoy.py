@@ -21,7 +21,6 @@ import yaml
 
 from ..durations import format_go
 from ..errors import ConfigError, InfrastructureError
-from ..net import free_port
 from ..processes import stop_tree
 
 #: The real envoy renders telegraf's ``flush_jitter = "2s"`` (agents/telegraf.go): not a setting.
@@ -84,7 +83,9 @@ class EnvoyProcess:
         self._auth_token = auth_token
         self.labels = labels or {}
         self.keep_alive = keep_alive
-        self.ingest_bind = f"127.0.0.1:{free_port()}"
+        # port 0: the envoy binds a free port itself and tells telegraf (the real envoy registers the
+        # bound address) — a port picked here could be taken by anyone before the envoy binds it
+        self.ingest_bind = "127.0.0.1:0"
         self.proc: subprocess.Popen | None = None
         #: when an install for this envoy's resource was created (monotonic), to measure its latency
         self.install_started: float | None = None

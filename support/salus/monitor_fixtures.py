@@ -2,6 +2,8 @@
 and label-selected monitors next to decoys."""
 from __future__ import annotations
 
+import random
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..net import HttpServer, TcpListener, closed_port, port_is_closed
@@ -12,6 +14,15 @@ from .tasks import failure_task
 
 if TYPE_CHECKING:
     from .world import SalusWorld
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The kernel's ephemeral port range (Linux; the IANA range elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 49152, 65535
 
 
 class MonitorFixtures:
@@ -34,7 +45,15 @@ class MonitorFixtures:
         return w.fixtures.once(f"task:{metric_group}", make)
 
     def _closed_target(self) -> tuple[str, int]:
+        """A port proven closed, outside the ephemeral range where it can: a port the kernel hands
+        out to any outgoing connection or ``:0`` bind (another flow's envoy) could be taken before
+        the check runs or before the target is healed on it."""
         host = self.w.settings.monitors.probe_host
+        low, _ = ephemeral_range()
+        for _ in range(20):
+            port = random.randrange(max(1024, low - 8000), low) if low > 1025 else closed_port(host)
+            if port_is_closed(host, port):
+                return host, port
         port = closed_port(host)
         assert port_is_closed(host, port), f"{host}:{port} should be closed"
         return host, port

@@ -69,7 +69,8 @@ class EnvoyRun:
                "ambassador": {"address": rig.address, "keepAliveInterval": "1s"},
                "agents": {"dataPath": data_path or str(self.data), "terminationTimeout": "2s",
                           "restartDelay": "1s", "maxFlushInterval": "200ms"},
-               "ingest": {"telegraf": {"json": {"bind": f"127.0.0.1:{free_port()}"}}}, **extra}
+               # port 0: the envoy binds a free port and tells telegraf (as the real envoy does)
+               "ingest": {"telegraf": {"json": {"bind": "127.0.0.1:0"}}}, **extra}
         self.config.write_text(yaml.safe_dump(cfg))
         self.log = tmp / "envoy.log"
         self._log = open(self.log, "wb")  # noqa: SIM115 — open while the envoy runs; closed by stop()

@@ -187,6 +187,12 @@ class TelegrafRunner:
     def render(self) -> str:
         return render_telegraf(self.ops, self.ingest_bind, self.default_interval, self.max_flush_interval)
 
+    def listen_at(self, address: str) -> None:
+        """The envoy's ingest listener is bound: telegraf's output goes to this address."""
+        with self.lock:
+            self.ingest_bind = address
+            self.server.content = self.render()
+
     def apply(self, operations: list[dict[str, Any]]) -> None:
         with self.lock:
             for op in operations:

@@ -180,6 +180,11 @@ class Envoy:
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         self._ingest = socketserver.ThreadingTCPServer((host or "127.0.0.1", int(port)), Handler)
         self._ingest.daemon_threads = True
+        # like the real envoy (config.RegisterListenerAddress): telegraf dials the address actually
+        # bound — so port 0 works, and 0.0.0.0 means loopback for the agent
+        bound_host, bound_port = self._ingest.server_address[:2]
+        self.ingest_bind = f"{'127.0.0.1' if bound_host == '0.0.0.0' else bound_host}:{bound_port}"
+        self.runner.listen_at(self.ingest_bind)
         threading.Thread(target=self._ingest.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
                          name="ingest").start()
 
