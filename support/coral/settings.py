@@ -1,0 +1,130 @@
+"""The ``coral:`` section of a profile: where discovery, the colony and the agents are, and the
+timings the specs judge against.
+
+Why timings live here: the health thresholds, heartbeat interval and lease TTL are the contract's
+constants on a real Coral (30 s / 2 min, 15 s plan era or 30 s HEAD, 300 s), but a sandbox may run
+shorter ones to keep the pack fast — it says so in the profile it writes, and the specs assert
+against whatever the profile states. ``version: plan|head`` is the one switch for version-specific
+requests and readers (contract, "Which contract to follow").
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from ..durations import Seconds
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+def _url(v: str) -> str:
+    v = (v or "").strip()
+    if not v.startswith(("http://", "https://")):
+        raise ValueError(f"not an http(s) URL: {v!r}")
+    return v if v.endswith("/") else v + "/"
+
+
+class SandboxInfo(_M):
+    control_url: str | None = None
+    log_file: str | None = None
+    data_dir: str | None = None
+    pid: int | None = None
+
+
+class ColonySettings(_M):
+    id: str
+    #: plan era only (removed upstream in 62c0718); from E2ET_CORAL__COLONY__SECRET or secret_file
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    #: the colony's connect port as the runner reaches it over the underlay (Register, GetStatus, /status)
+    connect_url: str
+
+    @field_validator("connect_url")
+    @classmethod
+    def _check_url(cls, v: str) -> str:
+        return _url(v)
+
+    @model_validator(mode="after")
+    def _secret_from_file(self) -> "ColonySettings":
+        if self.secret is None and self.secret_file:
+            try:
+                self.secret = SecretStr(self.secret_file.read_text().strip())
+            except OSError as e:
+                raise ValueError(f"coral.colony.secret_file {self.secret_file}: {e.strerror}") from None
+        return self
+
+
+class AgentSettings(_M):
+    name: str
+    status_url: str               # the agent's :9001 (``/status``, AgentService) as the runner reaches it
+    spare: bool = False           # a host the sandbox keeps stopped until a scenario starts it
+
+    @field_validator("status_url")
+    @classmethod
+    def _check_url(cls, v: str) -> str:
+        return _url(v)
+
+
+class HostInfo(_M):
+    """Sandbox only: how the runner enters a host (its namespaces are held by an anchor process)."""
+
+    netns: str
+    anchor_pid: int | None = None
+    address: str = ""
+
+
+class Thresholds(_M):
+    healthy: Seconds = 30.0       # DefaultAgentHealthyThreshold
+    degraded: Seconds = 120.0     # DefaultAgentDegradedThreshold
+
+
+class Lease(_M):
+    ttl: Seconds = 300.0
+    register_interval: Seconds = 60.0
+
+
+class CoralSettings(_M):
+    version: Literal["plan", "head"] = "plan"
+    #: what answers at these endpoints: "real" Coral or the sandbox's "stand-ins" (shown in the report)
+    implementation: str = "real"
+    discovery_url: str
+    discovery_flavour: Literal["go", "workers"] | None = None
+    colony: ColonySettings
+    agents: list[AgentSettings] = Field(default_factory=list)
+    heartbeat_interval: Seconds | None = None
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    lease: Lease = Field(default_factory=Lease)
+    secret_auth: bool | None = None
+    hosts: dict[str, HostInfo] = Field(default_factory=dict)     # sandbox only: name → its namespaces
+    timeout: Seconds = 10.0
+    #: the suite may register run-named agents of its own (a real colony keeps their allocations forever)
+    direct_registration: bool = True
+    sandbox: SandboxInfo | None = None
+
+    @field_validator("discovery_url")
+    @classmethod
+    def _check_url(cls, v: str) -> str:
+        return _url(v)
+
+    @model_validator(mode="after")
+    def _defaults(self) -> "CoralSettings":
+        if self.discovery_flavour is None:
+            self.discovery_flavour = "go" if self.version == "plan" else "workers"
+        if self.heartbeat_interval is None:
+            self.heartbeat_interval = 15.0 if self.version == "plan" else 30.0
+        if self.secret_auth is None:
+            self.secret_auth = self.version == "plan"
+        return self
+
+    def live_agents(self) -> list[AgentSettings]:
+        return [a for a in self.agents if not a.spare]
+
+    def agent(self, name: str) -> AgentSettings:
+        for a in self.agents:
+            if a.name == name:
+                return a
+        raise KeyError(f"no agent {name!r} in the profile's coral.agents ({', '.join(a.name for a in self.agents)})")
