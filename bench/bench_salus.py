@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sandbox.launcher import start_sandbox  # noqa: E402
+from support.sandboxes import start_sandbox  # noqa: E402
 
 
 def cold_start(tmp: Path, n: int = 3) -> list[float]:
@@ -58,7 +58,7 @@ def attach_latency(profile: Path, tmp: Path, n: int = 3) -> list[float]:
     from support.salus.world import SalusWorld
 
     os.environ["E2ET_SANDBOX_PROFILE"] = str(profile)
-    settings = load_settings("local")
+    settings = load_settings("local", packs=["salus"]).salus
     world = SalusWorld(settings, RunContext())
     out = []
     try:
@@ -75,15 +75,16 @@ def attach_latency(profile: Path, tmp: Path, n: int = 3) -> list[float]:
 
 
 def detection_latency(profile: Path, preload: int) -> dict[str, float]:
-    import yaml
     from kafka import KafkaProducer
 
     from support.config import load_settings
-    from support.kafka import EventWatcher
+    from support.kafka import expect
+    from support.salus import events
 
-    prof = yaml.safe_load(profile.read_text())
-    topic = prof["events"]["topic"]
-    bootstrap = prof["kafka"]["brokers"][0]
+    os.environ["E2ET_SANDBOX_PROFILE"] = str(profile)
+    settings = load_settings("local", packs=["salus"]).salus
+    topic = settings.events.topic
+    bootstrap = settings.kafka.brokers[0]
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=512 * 1024)
     filler = json.dumps({"id": "x", "tenantId": "999999", "state": "CRITICAL", "taskId": "t",
                          "metricGroup": "net_response", "labels": {"system_resource_id": "old"}}).encode()
@@ -92,11 +93,9 @@ def detection_latency(profile: Path, preload: int) -> dict[str, float]:
         producer.send(topic, value=filler, partition=i % 6)
     producer.flush()
     preload_s = time.perf_counter() - t0
-    os.environ["E2ET_SANDBOX_PROFILE"] = str(profile)
-    settings = load_settings("local")
     lat = []
     for i in range(5):
-        watcher = EventWatcher.for_events(settings)
+        watcher = events.watcher(settings, "events", None)
         watcher.start()
         needle = {"id": f"n{i}", "tenantId": "424242", "taskId": f"bench-{i}", "state": "CRITICAL",
                   "metricGroup": "net_response", "labels": {"system_resource_id": f"bench-{i}"},
@@ -104,8 +103,7 @@ def detection_latency(profile: Path, preload: int) -> dict[str, float]:
         t1 = time.perf_counter()
         producer.send(topic, value=json.dumps(needle).encode(), partition=i % 6)
         producer.flush()
-        watcher.wait_for_event(tenant_id="424242", resource_id=f"bench-{i}", state="CRITICAL",
-                               timeout=10)
+        watcher.wait_for(expect(tenantId="424242", resourceId=f"bench-{i}", state="CRITICAL"), timeout=10)
         lat.append(time.perf_counter() - t1)
         watcher.close()
     return {"preload_messages": preload, "preload_seconds": preload_s,

@@ -27,13 +27,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.profile:
         env["E2ET_PROFILE"] = args.profile
-    reports = Path(args.reports)
+    reports = Path(args.reports).resolve()
+    env["E2ET_REPORTS_DIR"] = str(reports)
     if args.parallel or args.tag_set:
         from .parallel import run_parallel
         sets = [t.split() for t in args.tag_set] if args.tag_set else []
-        sets += [args.tags or ["@salus"]] * (args.parallel or 0)
+        sets += [args.tags or []] * (args.parallel or 0)
         return run_parallel(sets, reports, args.profile, args.behave_args)
-    cmd = _behave_cmd(args.tags or ["@salus"], reports, args.behave_args)
+    cmd = _behave_cmd(args.tags or [], reports, args.behave_args)
     from support.reporting.paths import clear_results
     clear_results(reports / "allure-results")   # the report shows this run; trends live in reports/history
     proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env)
@@ -60,68 +61,43 @@ def _wait_forwarding_signals(proc: subprocess.Popen) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     if args.sandbox_cmd == "up":
-        from sandbox.salus.__main__ import main as sandbox_main
-        argv = ["up", f"--profile-out={args.profile_out}"]
-        if args.config:
-            argv.append(f"--config={args.config}")
-        if args.data_dir:
-            argv.append(f"--data-dir={args.data_dir}")
-        if args.log_file:
-            argv.append(f"--log-file={args.log_file}")
-        argv += [f"--fault={f}" for f in args.fault]
-        return sandbox_main(argv)
+        from .sandbox_cli import sandbox_up
+        return sandbox_up(args.packs, Path(args.dir), args.config, args.fault)
     if args.sandbox_cmd == "fault":
-        from support.config import load_settings
-        from support.errors import E2etError
-        from support.salus.faults import FaultControl
-        os.environ.setdefault("E2ET_SANDBOX_PROFILE", args.profile_file)
-        try:
-            settings = load_settings("local")
-            control = FaultControl.from_settings(settings)
-            if args.off:
-                control.disable(args.name) if args.name != "all" else control.clear()
-            elif args.name:
-                control.enable(args.name, args.param)
-            print(control.active())
-        except E2etError as e:
-            print(f"e2et: {e}", file=sys.stderr)
-            return exitcodes.CONFIG
-        return 0
+        from .sandbox_cli import sandbox_fault
+        return sandbox_fault(args.name, args.param, args.off, args.pack, args.profile_file)
     return exitcodes.CONFIG
 
 
 def cmd_janitor(args: argparse.Namespace) -> int:
-    """Remove leftovers of dead e2et runs from the dedicated tenant (guarded, age-based)."""
+    """Remove leftovers of dead e2et runs, pack by pack (each pack's own guard and age rule)."""
     import datetime as dt
 
-    from support.config import go_duration, load_settings
+    from support import packs
+    from support.config import load_settings
+    from support.durations import go_duration
     from support.errors import E2etError
     from support.run import RunContext
-    from support.salus.janitor import Janitor
-    from support.salus.world import SalusWorld
     try:
-        settings = load_settings(args.profile)
-        world = SalusWorld(settings, RunContext())
-        try:
-            counts = Janitor(world).sweep(older_than=dt.timedelta(seconds=go_duration(args.older_than)),
-                                          keep_runs=set(args.keep_run), dry_run=args.dry_run)
-        finally:
-            world.close()
-    except (E2etError, ValueError) as e:
-        print(f"e2et janitor: {e}", file=sys.stderr)
-        return exitcodes.CONFIG
-    except AssertionError as e:
+        settings = load_settings(args.profile, packs=args.pack or None)
+        run = RunContext()
+        run.configure(settings.http.timeout, settings.timeout_multiplier)
+        older = dt.timedelta(seconds=go_duration(args.older_than))
+        results = {name: packs.get(name).janitor(settings.section(name), run, older, set(args.keep_run), args.dry_run)
+                   for name in settings.pack_names()}
+    except (E2etError, ValueError, AssertionError) as e:
         print(f"e2et janitor: {e}", file=sys.stderr)
         return exitcodes.CONFIG
     verb = "would remove" if args.dry_run else "removed"
-    print(f"janitor {verb}: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    for name, counts in results.items():
+        print(f"janitor {verb} ({name}): " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing"))
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Service mode: GET / runs the suite (200/500/423), GET /metrics is Prometheus text."""
     from .serve import serve
-    return serve(args.port, args.host, args.profile, args.tags or ["@salus"], Path(args.reports),
+    return serve(args.port, args.host, args.profile, args.tags or [], Path(args.reports),
                  run_timeout=args.run_timeout, behave_args=args.behave_args, keep_runs=args.keep_runs)
 
 
@@ -137,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the specs (wraps behave with profile, tags, reports)")
     run.add_argument("--profile", help="local (default), dev, staging, prod")
-    run.add_argument("--tags", action="append", help="behave tag expression (repeatable); default @salus")
+    run.add_argument("--tags", action="append", help="behave tag expression (repeatable); default: every pack")
     run.add_argument("--reports", default="reports", help="report root (default reports/)")
     run.add_argument("--parallel", type=int, default=0, metavar="N",
                      help="start N independent flows (distinct run ids) against one shared environment")
@@ -146,22 +122,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("behave_args", nargs=argparse.REMAINDER, help="-- extra behave arguments")
     run.set_defaults(func=cmd_run)
 
-    sb = sub.add_parser("sandbox", help="the local stand-in of the system under test")
+    sb = sub.add_parser("sandbox", help="the local stand-ins of the systems under test")
     sbs = sb.add_subparsers(dest="sandbox_cmd", required=True)
-    up = sbs.add_parser("up", help="start the Salus sandbox in the foreground")
-    up.add_argument("--config")
-    up.add_argument("--profile-out", default="reports/sandbox/profile.yaml")
-    up.add_argument("--data-dir")
-    up.add_argument("--log-file")
-    up.add_argument("--fault", action="append", default=[])
+    up = sbs.add_parser("up", help="start one or more packs' sandboxes in the foreground (default: every pack's)")
+    up.add_argument("packs", nargs="*", metavar="PACK", help="packs whose sandbox to start")
+    up.add_argument("--dir", default="reports/sandbox", help="each sandbox writes <dir>/<pack>/profile.yaml")
+    up.add_argument("--config", action="append", default=[], metavar="[PACK=]FILE",
+                    help="sandbox configuration overrides (YAML) for a pack")
+    up.add_argument("--fault", action="append", default=[], metavar="[PACK:]NAME[=PARAM]",
+                    help="start with a fault switched on (repeatable)")
     fault = sbs.add_parser("fault", help="switch a fault of a running sandbox on or off")
     fault.add_argument("name", nargs="?", help="fault name ('all' with --off clears every fault)")
+    fault.add_argument("--pack", help="the pack whose sandbox to switch (default: the one that has the fault)")
     fault.add_argument("--param")
     fault.add_argument("--off", action="store_true")
-    fault.add_argument("--profile-file", default="reports/sandbox/profile.yaml")
+    fault.add_argument("--profile-file", help="the sandbox profile file(s) (default: E2ET_SANDBOX_PROFILE, "
+                       "else reports/sandbox/*/profile.yaml)")
     sb.set_defaults(func=cmd_sandbox)
 
-    jan = sub.add_parser("janitor", help="remove leftovers of dead e2et runs from the dedicated tenant")
+    jan = sub.add_parser("janitor", help="remove leftovers of dead e2et runs (each pack's own rules)")
+    jan.add_argument("--pack", action="append", help="only this pack (repeatable; default every configured pack)")
     jan.add_argument("--profile", help="local (needs E2ET_SANDBOX_PROFILE), dev, staging, prod")
     jan.add_argument("--older-than", default="6h", help="only runs started longer ago than this (Go duration)")
     jan.add_argument("--keep-run", action="append", default=[], help="never touch this run id (repeatable)")
@@ -178,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, default=8080)
     srv.add_argument("--host", default="0.0.0.0", help="address to bind (default all interfaces)")
     srv.add_argument("--profile", help="local (default), dev, staging, prod")
-    srv.add_argument("--tags", action="append", help="behave tag expression (repeatable); default @salus")
+    srv.add_argument("--tags", action="append", help="behave tag expression (repeatable); default: every pack")
     srv.add_argument("--reports", default="reports", help="report root; each run under <reports>/serve/")
     srv.add_argument("--run-timeout", type=float, default=None, metavar="SECONDS",
                      help="stop a run taking longer than this (it still cleans up)")

@@ -1,8 +1,9 @@
 """``e2et run --parallel N``: independent flows against one shared environment.
 
-Each flow is its own behave process with its own run id (so every name, resource, task and
-event it matches is its own), its own diagnostics under ``reports/runs/<run-id>/``, and results
-in the one combined Allure result set. For `local`, the flows share one sandbox and broker.
+Each flow is its own behave process with its own run id (so every name and object it creates and
+every record it matches is its own), its own diagnostics under ``reports/runs/<run-id>/``, and
+results in the one combined Allure result set. For `local`, the flows share one sandbox per
+selected pack (started once, concurrently, before the flows).
 """
 from __future__ import annotations
 
@@ -76,15 +77,23 @@ def run_parallel(tag_sets: list[list[str]], reports: Path, profile: str | None,
     env = dict(os.environ)
     if profile:
         env["E2ET_PROFILE"] = profile
-    sandbox = None
-    if (profile or env.get("E2ET_PROFILE", "local")) == "local" and not env.get("E2ET_SANDBOX_PROFILE"):
-        from sandbox.launcher import SandboxStartError, start_sandbox
-        try:
-            sandbox = start_sandbox("salus", reports / "runs" / f"shared-sandbox-{new_run_id()}")
-        except SandboxStartError as e:
-            print(f"e2et: the shared sandbox did not start: {e}", file=sys.stderr)
-            return exitcodes.CONFIG
-        env["E2ET_SANDBOX_PROFILE"] = str(sandbox.profile_path)
+    from support.config import profile_name
+    from support.errors import ConfigError
+    from support.sandboxes import Sandboxes, SandboxStartError, to_start
+    from support.selection import packs_for_tags
+
+    chosen: list[str] = []
+    for tags in tag_sets:
+        chosen += [p.name for p in packs_for_tags(tags, extra) if p.name not in chosen]
+    sandbox: Sandboxes | None = None
+    try:
+        starting = to_start(chosen, profile_name(profile, env), env)
+        if starting:
+            sandbox = Sandboxes.start(starting, reports / "runs" / f"shared-sandbox-{new_run_id()}")
+            env.update(sandbox.profile_env(env))
+    except (SandboxStartError, ConfigError) as e:
+        print(f"e2et: the shared sandboxes did not start: {e}", file=sys.stderr)
+        return exitcodes.CONFIG
 
     flows: list[Flow] = []
     ids: set[str] = set()
@@ -116,7 +125,8 @@ def run_parallel(tag_sets: list[list[str]], reports: Path, profile: str | None,
                     "-f", "plain", "-o", str(f.dir / "console.log"),
                     "--junit", "--junit-directory", str(f.dir / "junit")] + extra
             f.started = time.monotonic()
-            flow_env = {**env, "E2ET_RUN_ID": f.run_id, "E2ET_SUMMARY_DIR": str(f.dir)}
+            flow_env = {**env, "E2ET_RUN_ID": f.run_id, "E2ET_SUMMARY_DIR": str(f.dir),
+                        "E2ET_REPORTS_DIR": str(reports)}
             f.proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=flow_env,
                                       stdout=open(f.dir / "stdout.log", "wb"), stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL)

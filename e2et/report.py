@@ -31,7 +31,7 @@ def generate(results: Path, output: Path, name: str = "e2et", timeout: float = 3
     if cli is None:
         raise RuntimeError(f"the Allure command-line tool is not installed: {SETUP_HINT}")
     if not results.is_dir() or not any(results.glob("*-result.json")):
-        raise RuntimeError(f"no Allure results in {results}: run `e2et run` or `behave --tags @salus` first")
+        raise RuntimeError(f"no Allure results in {results}: run `e2et run` or `behave` first")
     config = write_allurerc(output.parent / ".allurerc" / "allurerc.json", name, output.resolve(),
                             history=output.parent / "history" / "history.jsonl")
     if output.exists():

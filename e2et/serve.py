@@ -150,7 +150,7 @@ def serve(port: int, host: str, profile: str | None, tags: list[str], reports: P
         threading.Thread(target=server.shutdown, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     print(f"e2et serve: listening on http://{host}:{server.server_address[1]}/ (profile "
-          f"{profile or 'from E2ET_PROFILE/local'}, tags {' '.join(tags or ['@salus'])})", file=sys.stderr, flush=True)
+          f"{profile or 'from E2ET_PROFILE/local'}, tags {' '.join(tags) or 'all packs'})", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

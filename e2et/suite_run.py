@@ -128,7 +128,7 @@ class BehaveSuiteRunner:
         self.profile = profile
         self.keep_runs = max(1, keep_runs)
         self.extra_args = list(extra_args or [])
-        self.tags = tags or ["@salus"]
+        self.tags = list(tags or [])
         self.reports = Path(reports)
         self.timeout = timeout
         self._proc: subprocess.Popen | None = None

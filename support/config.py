@@ -1,327 +1,142 @@
-"""Profiles → typed settings.
+"""Profiles → typed settings: run-wide settings plus one validated section per selected pack.
 
-`local` (default) means "a sandbox": its settings come from the profile file the sandbox writes
-(``E2ET_SANDBOX_PROFILE``; the run lifecycle starts the sandbox and sets it). `dev`, `staging`,
-`prod` come from ``profiles/<name>.yaml``; ``E2ET_CONFIG`` names any other YAML file.
+Where settings come from, highest priority first:
+  1. ``E2ET_<KEY>`` / ``E2ET_<PACK>__<KEY>__<SUBKEY>`` environment variables (pydantic-settings);
+  2. the aliases packs declare for configuration written before packs existed (``Pack.legacy``:
+     top-level sections such as ``tenant:`` and their ``E2ET_TENANT__ID``, an earlier tool's keys
+     such as ``public.api.url`` / ``E2ET_PUBLIC_API_URL``), renamed into the pack's section;
+  3. the profile: ``profiles/<name>.yaml`` (``dev``, ``staging``, ``prod`` …), ``E2ET_CONFIG`` (any
+     file), or for ``local`` the profile each sandbox wrote (in memory, or files in
+     ``E2ET_SANDBOX_PROFILE`` separated by ``os.pathsep`` for sandboxes already running).
 
-On top, environment variables override everything: ``E2ET_<SECTION>__<KEY>`` (e.g.
-``E2ET_EVENTS__TIMEOUT=60``) and the earlier Go tool's names (``E2ET_PUBLIC_API_URL``,
-``E2ET_REGULAR_API_KEY`` …, contract §8), whose dotted YAML keys (flat ``public.api.url: …`` or
-nested the way viper reads them) are accepted in files too — so existing configs keep working.
-
-Secrets come only from the environment, ``*_file`` keys, or the sandbox-written profile: a real
-profile is committed to git, so a literal secret there is refused with a ConfigError.
+Only the packs a run selects are validated, so a run of one system needs no other system's
+settings. Secrets (``SecretStr`` fields) come only from the environment, ``<key>_file`` paths, or a
+sandbox-written profile: a real profile is committed to git, so a literal secret there is refused.
+Every problem is one ``ConfigError`` line naming the setting and how to fix it.
 """
 from __future__ import annotations
 
 import os
-import re
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 
+from .durations import Seconds
 from .errors import ConfigError
+from .packs import Pack, PackSettings, registry
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROFILE_DIR = REPO_ROOT / "profiles"
 PROFILES = ("local", "dev", "staging", "prod")
-SECRET_KEYS = {("regular", "api_key"), ("admin", "api_key"), ("admin", "password"), ("kafka", "sasl_password")}
-
-#: The earlier Go tool's keys (contract §8) → our nested keys.
-LEGACY_KEYS: dict[str, tuple[str, str]] = {
-    "tenant.id": ("tenant", "id"), "regular.id": ("regular", "username"), "admin.id": ("admin", "username"),
-    "regular.api.key": ("regular", "api_key"), "admin.api.key": ("admin", "api_key"),
-    "admin.password": ("admin", "password"), "public.api.url": ("public_api", "url"),
-    "admin.api.url": ("admin_api", "url"), "identity.url": ("identity", "url"), "auth.url": ("auth_service", "url"),
-    "ambassador.address": ("ambassador", "address"), "kafka.brokers": ("kafka", "brokers"),
-    "event.topic": ("events", "topic"), "event.timeout": ("events", "timeout"),
-    "cert.file": ("kafka", "ssl_certfile"), "key.file": ("kafka", "ssl_keyfile"), "ca.file": ("kafka", "ssl_cafile"),
-    "cert.dir": ("kafka", "cert_dir"), "envoy.tarball.linux": ("envoy", "tarball_url_linux"),
-    "envoy.tarball.darwin": ("envoy", "tarball_url_darwin"), "telegraf.version": ("agent_release", "version"),
-    "mode": ("legacy", "mode"),
-}
-LEGACY_ENV = {"E2ET_" + k.upper().replace(".", "_").replace("-", "_"): v for k, v in LEGACY_KEYS.items()}
-#: Dotted prefixes under which a nested (viper-style) YAML may hold a legacy key.
-_LEGACY_PREFIXES = {".".join(k.split(".")[:i]) for k in LEGACY_KEYS for i in range(1, k.count(".") + 1)}
-
-#: The env var to name when a key is missing or wrong (the Go tool's names where they exist).
-ENV_HINT = {f"{s}.{k}": e for e, (s, k) in LEGACY_ENV.items() if s != "legacy"}
+ENV_PREFIX = "E2ET_"
 
 
-def env_name(section: str, key: str) -> str:
-    """The env var a user should set for a key: the Go tool's flat name, else the nested one."""
-    return ENV_HINT.get(f"{section}.{key}", f"E2ET_{section.upper()}__{key.upper()}")
-
-
-def go_duration(value: Any) -> float:
-    """``5m``, ``30s``, ``1h30m``, ``500ms`` or a plain number of seconds (Go-e2et used durations)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    s = str(value).strip()
-    try:
-        return float(s)
-    except ValueError:
-        pass
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", s)
-    if not parts or "".join(a + b for a, b in parts) != s:
-        raise ValueError(f"not a duration: {value!r} (use seconds, or e.g. 30s, 5m)")
-    mult = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    return sum(float(n) * mult[u] for n, u in parts)
-
-
-Seconds = Annotated[float, BeforeValidator(go_duration)]
-"""A duration setting: seconds, or a Go duration string as the earlier tool's files carry them."""
-
-
-class _M(BaseModel):
+class Http(BaseModel):
     model_config = ConfigDict(extra="ignore")
-
-
-class Tenant(_M):
-    id: str
-    dedicated: bool = False
-    account_type: str = "e2et_managed"
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id(cls, v: Any) -> str:
-        # YAML reads 123456 as an int; tenant ids are strings (numeric or ``type:number``, §1.1).
-        v = str(v).strip() if v is not None else ""
-        if not re.fullmatch(r"[A-Za-z]+:\d+|\d+|[A-Za-z0-9_:-]+", v):
-            raise ValueError(f"tenant id {v!r} is not numeric or type:number")
-        return v
-
-
-class Url(_M):
-    url: str
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^/\s:]+(:\d+)?(/\S*)?$", v or ""):
-            raise ValueError(f"not an http(s) URL: {v!r}")
-        # Go-e2et's URLs end with "/" and paths are appended: keep that invariant.
-        return v if v.endswith("/") else v + "/"
-
-
-class User(_M):
-    username: str = ""
-    api_key: SecretStr | None = None
-    password: SecretStr | None = None
-
-    @field_validator("api_key", "password", mode="before")
-    @classmethod
-    def _blank(cls, v: Any) -> Any:
-        return None if v in ("", None) else v
-
-
-class Ambassador(_M):
-    address: str
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, v: str) -> str:
-        if not re.fullmatch(r"[^:\s/]+:\d{1,5}", v or ""):
-            raise ValueError(f"ambassador address {v!r} is not host:port")
-        return v
-
-
-class Kafka(_M):
-    brokers: list[str]
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"] = "PLAINTEXT"
-    ssl_cafile: str | None = None
-    ssl_certfile: str | None = None
-    ssl_keyfile: str | None = None
-    cert_dir: str | None = None
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
-    #: Ignore records stamped this long before the watch started. Off for real brokers, whose
-    #: ``end_offsets()`` are exact (a guard there only adds clock-skew risk between hosts); the
-    #: sandbox profile turns it on for Tansu, whose end offsets can re-deliver a batch (support/kafka.py).
-    stale_record_guard: Seconds | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _infer(cls, data: Any) -> Any:
-        """Go-e2et had no protocol key: TLS files given (``cert.file``…) meant TLS; relative file
-        names were relative to ``cert.dir``."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        base = data.get("cert_dir")
-        for k in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
-            if base and data.get(k) and not os.path.isabs(str(data[k])):
-                data[k] = os.path.join(str(base), str(data[k]))
-        if not data.get("security_protocol"):
-            data["security_protocol"] = "SSL" if (data.get("ssl_cafile") or data.get("ssl_certfile")) else "PLAINTEXT"
-        else:
-            data["security_protocol"] = str(data["security_protocol"]).upper()
-        return data
-
-    @field_validator("brokers", mode="before")
-    @classmethod
-    def _brokers(cls, v: Any) -> list[str]:
-        items = v.split(",") if isinstance(v, str) else list(v or [])
-        items = [str(b).strip() for b in items if str(b).strip()]
-        for b in items:
-            if not re.match(r"^[^:\s]+:\d+$", b):
-                raise ValueError(f"broker {b!r} is not host:port")
-        if not items:
-            raise ValueError("at least one broker host:port is needed")
-        return items
-
-
-class Topics(_M):
-    metrics: str = "telemetry.metrics.json"
-    attaches: str = "telemetry.attaches.json"
-
-
-EventFormat = Literal["notification", "state-change", "kapacitor"]
-#: Each era's event topic (contract §4.1) → the format its messages have.
-ERA_TOPICS: dict[str, EventFormat] = {"salus.events.json": "kapacitor",
-                                      "salus.state-change-events.json": "state-change",
-                                      "salus.event-notifications.json": "notification"}
-
-
-class Events(_M):
-    topic: str = "salus.event-notifications.json"
-    format: EventFormat = "notification"
-    timeout: Seconds = 60.0
-
-    @model_validator(mode="before")
-    @classmethod
-    def _era(cls, data: Any) -> Any:
-        """A Go-e2et config names only ``event.topic`` (``salus.events.json``, Kapacitor alerts):
-        the format follows a known era topic unless given; a known topic with another era's
-        format is a mistake that would make every event step time out, so it is refused."""
-        if not isinstance(data, dict) or data.get("topic") not in ERA_TOPICS:
-            return data
-        era = ERA_TOPICS[data["topic"]]
-        if not data.get("format"):
-            return {**data, "format": era}
-        if data["format"] != era and data["format"] in ERA_TOPICS.values():
-            raise ValueError(f"topic {data['topic']} carries {era} events but format is {data['format']}: "
-                             f"set E2ET_EVENTS__FORMAT={era} (or name the topic your deployment uses)")
-        return data
-
-
-class Presence(_M):
-    """How long the platform may take to show an envoy: attach (agent history, attach event, the
-    auto-created resource) and the presence metric, published every ``exportPeriod`` (code
-    default 60 s, contract §7) — waits end as soon as the evidence arrives."""
-
-    attach_timeout: Seconds = 30.0
-    timeout: Seconds = 90.0
-
-
-class AgentRelease(_M):
-    """The release to create when the catalog has no valid one for this os/arch (admin needed)."""
-
-    type: str = "TELEGRAF"
-    version: str | None = None
-    url: str | None = None
-    exe: str = "./telegraf/telegraf"
-
-
-class Envoy(_M):
-    executable: str | None = None
-    command: list[str] | None = None
-    tarball_url: str | None = None
-    tarball_url_linux: str | None = None
-    tarball_url_darwin: str | None = None
-    extra_config: dict[str, Any] = Field(default_factory=dict)
-
-
-class Zones(_M):
-    public: str | None = "public/us_central_1"
-
-
-class Monitors(_M):
-    interval: Annotated[int, BeforeValidator(lambda v: max(1, int(go_duration(v))))] = 30
-    probe_host: str = "127.0.0.1"
-
-
-class Http(_M):
     timeout: Seconds = 10.0
 
 
-class SandboxInfo(_M):
-    control_url: str | None = None
-    log_file: str | None = None
-    data_dir: str | None = None
-    pid: int | None = None
+class RunSettings(BaseSettings):
+    """Run-wide settings; each selected pack adds a field named after it, holding its section."""
 
-
-class Settings(_M):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False,
+                                      extra="ignore", enable_decoding=False)
     profile: str = "local"
-    tenant: Tenant
-    identity: Url
-    regular: User
-    admin: User | None = None
-    public_api: Url
-    admin_api: Url | None = None
-    auth_service: Url
-    ambassador: Ambassador
-    kafka: Kafka
-    topics: Topics = Field(default_factory=Topics)
-    events: Events = Field(default_factory=Events)
-    presence: Presence = Field(default_factory=Presence)
-    agent_release: AgentRelease = Field(default_factory=AgentRelease)
-    envoy: Envoy = Field(default_factory=Envoy)
-    zones: Zones = Field(default_factory=Zones)
-    monitors: Monitors = Field(default_factory=Monitors)
     http: Http = Field(default_factory=Http)
-    sandbox: SandboxInfo | None = None
+    #: Stretches every wait deadline (slow CI machines, remote environments), never shortens one.
+    timeout_multiplier: float = Field(1.0, ge=1.0)
 
-    def capabilities(self) -> set[str]:
-        """What this profile can exercise; scenarios needing a missing one are skipped, not failed."""
-        caps = {"public_api", "kafka"}
-        if self.admin and self.admin.username and (self.admin.api_key or self.admin.password) and self.admin_api:
-            caps.add("admin")
-        if self.zones.public:
-            caps.add("public_zone")
-        if self.kafka.security_protocol in ("SSL", "SASL_SSL"):
-            caps.add("kafka_tls")
-        if self.kafka.security_protocol.startswith("SASL"):
-            caps.add("kafka_sasl")
-        if self.sandbox and self.sandbox.control_url:
-            caps.add("faults")
-        if self.envoy.executable or self.envoy.command or self.envoy.tarball_url or self.envoy.tarball_url_linux \
-                or self.envoy.tarball_url_darwin:
-            caps.add("envoy")
-        return caps
+    def section(self, pack: str) -> Any:
+        """The validated settings section of a selected pack."""
+        value = getattr(self, pack, None)
+        if not isinstance(value, PackSettings):
+            raise KeyError(f"pack {pack!r} is not selected in this run")
+        return value
+
+    def pack_names(self) -> list[str]:
+        return [n for n in type(self).model_fields if isinstance(getattr(self, n, None), PackSettings)]
 
     def secrets(self) -> list[str]:
-        """Every secret value, for redaction filters (logs, curl evidence, reports)."""
-        vals = []
-        for user in (self.regular, self.admin):
-            if user:
-                vals += [s.get_secret_value() for s in (user.api_key, user.password) if s]
-        if self.kafka.sasl_password:
-            vals.append(self.kafka.sasl_password.get_secret_value())
-        return [v for v in vals if v]
+        """Every secret value of every section, for redaction filters (logs, curl evidence, reports)."""
+        from .world import secret_values
+        return secret_values(self)
 
     def redacted_dict(self) -> dict[str, Any]:
         """Everything but secrets (for environment.properties, logs and reports)."""
-        data = self.model_dump(mode="json")
-        for section, key in SECRET_KEYS:
-            if isinstance(data.get(section), dict) and key in data[section]:
-                data[section][key] = "***" if data[section][key] else None
-        return data
+        return _mask(self.model_dump(mode="json", exclude_none=False), _secret_paths(type(self)))
 
 
-# ----------------------------------------------------------------------------- loading
+RUN_KEYS = set(RunSettings.model_fields)
+
+
+# ----------------------------------------------------------------------------- model introspection
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Model classes inside an annotation (``User | None`` → [User])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, typing.Annotated):
+        return [m for a in typing.get_args(annotation) for m in _models_in(a)]
+    return []
+
+
+def _is_secret(annotation: Any) -> bool:
+    if annotation is SecretStr:
+        return True
+    origin = typing.get_origin(annotation)
+    return origin in (typing.Union, types.UnionType) and SecretStr in typing.get_args(annotation)
+
+
+def _secret_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths: list[tuple[str, ...]] = []
+    for name, info in model.model_fields.items():
+        if _is_secret(info.annotation):
+            paths.append((*prefix, name))
+        for sub in _models_in(info.annotation):
+            paths += _secret_paths(sub, (*prefix, name))
+    return paths
+
+
+def _first_required(model: type[BaseModel], path: Sequence[str]) -> list[str]:
+    """``path`` extended to the first required key of the sub-model it names (for "X is missing")."""
+    node: type[BaseModel] | None = model
+    for part in path:
+        info = node.model_fields.get(part) if node else None
+        subs = _models_in(info.annotation) if info else []
+        node = subs[0] if subs else None
+    if node is None:
+        return list(path)
+    first = next((n for n, i in node.model_fields.items() if i.is_required()), None)
+    return [*path, first] if first else list(path)
+
+
+def _mask(data: Any, paths: Iterable[tuple[str, ...]]) -> Any:
+    for path in paths:
+        node = data
+        for part in path[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and path[-1] in node:
+            node[path[-1]] = "***" if node[path[-1]] else None
+    return data
+
+
+# ----------------------------------------------------------------------------- files
 def known_profiles() -> list[str]:
     extra = sorted(p.stem for p in PROFILE_DIR.glob("*.yaml") if p.stem not in PROFILES) if PROFILE_DIR.is_dir() else []
     return list(PROFILES) + extra
 
 
-def _read_yaml(path: Path, hint: str) -> dict[str, Any]:
+def read_yaml(path: Path, hint: str) -> dict[str, Any]:
+    """A YAML mapping, or a ConfigError naming the file (and line) and the fix."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found: {hint}") from None
     except yaml.YAMLError as e:
@@ -337,7 +152,7 @@ def _read_yaml(path: Path, hint: str) -> dict[str, Any]:
     return raw
 
 
-def _put(data: dict[str, Any], path: list[str], value: Any) -> None:
+def _put(data: dict[str, Any], path: Sequence[str], value: Any) -> None:
     node = data
     for part in path[:-1]:
         nxt = node.get(part)
@@ -347,21 +162,76 @@ def _put(data: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _flatten_legacy(raw: dict[str, Any]) -> dict[str, Any]:
-    """Our nested shape from a file mixing it with Go-e2et keys (flat dotted or viper-nested)."""
-    data: dict[str, Any] = {}
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    for k, v in top.items():
+        if isinstance(v, Mapping) and isinstance(base.get(k), dict):
+            _merge(base[k], v)
+        else:
+            base[k] = dict(v) if isinstance(v, Mapping) else v
+    return base
 
-    def walk(node: dict[str, Any], prefix: str) -> None:
+
+def _claims(packs: Iterable[Pack]) -> dict[str, str]:
+    """Top-level legacy section → the pack that owns it."""
+    return {s: p.name for p in packs for s in p.legacy.sections}
+
+
+def _dotted_legacy(packs: Iterable[Pack]) -> dict[str, tuple[str, tuple[str, ...] | None]]:
+    return {k: (p.name, path) for p in packs for k, path in p.legacy.keys.items()}
+
+
+def normalise(raw: Mapping[str, Any], source: str, packs: Mapping[str, Pack]) -> dict[str, Any]:
+    """The file's settings in canonical shape: run-wide keys, then ``{pack: section}``.
+
+    Legacy keys (flat dotted or nested the way viper reads them) and legacy top-level sections are
+    moved into their pack's section; an explicit ``<pack>:`` section wins over them.
+    """
+    claims, dotted = _claims(packs.values()), _dotted_legacy(packs.values())
+    prefixes = {".".join(k.split(".")[:i]) for k in dotted for i in range(1, k.count(".") + 1)}
+    flat: dict[str, Any] = {}
+    explicit: dict[str, Any] = {}
+
+    def walk(node: Mapping[str, Any], prefix: str) -> None:
         for k, v in node.items():
             path = f"{prefix}.{k}" if prefix else str(k)
-            if path in LEGACY_KEYS and not isinstance(v, dict):
-                _put(data, list(LEGACY_KEYS[path]), v)
-            elif isinstance(v, dict) and (path in _LEGACY_PREFIXES or path in Settings.model_fields):
+            if path in dotted and not isinstance(v, dict):
+                pack, target = dotted[path]
+                if target is not None:
+                    _put(flat, [pack, *target], v)
+            elif isinstance(v, dict) and (path in prefixes or (not prefix and path in claims)):
                 walk(v, path)
+            elif prefix or path in claims:
+                parts = path.split(".")
+                _put(flat, [claims[parts[0]], *parts] if parts[0] in claims else parts, v)
             else:
-                _put(data, path.split("."), v)
+                explicit[path] = v
     walk(raw, "")
-    return data
+    known = RUN_KEYS | set(registry()) | set(claims) | {"profile"}
+    unknown = sorted(k for k in explicit if k not in known)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key {unknown[0]!r}: remove it or use one of "
+                          f"{', '.join(sorted(RUN_KEYS | set(registry())))}")
+    return _merge(flat, explicit)
+
+
+def _secret_files(data: dict[str, Any], packs: Mapping[str, Pack], source: str, allow_inline: bool) -> None:
+    """``<secret>_file`` keys read into their secret; a literal secret refused unless allowed."""
+    for pack in packs.values():
+        section = data.get(pack.name)
+        if not isinstance(section, dict):
+            continue
+        for path in _secret_paths(pack.settings_model):
+            node: Any = section
+            for part in path[:-1]:
+                node = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                continue
+            key, dotted = path[-1], ".".join((pack.name, *path))
+            if node.get(f"{key}_file"):
+                node[key] = _read_secret_file(f"{source} {dotted}_file", str(node.pop(f"{key}_file")))
+            elif node.get(key) and not allow_inline:
+                raise ConfigError(f"{source}: {dotted} is a secret and must not be written in a config file: set "
+                                  f"{env_name(pack, path)} or {dotted}_file instead")
 
 
 def _read_secret_file(where: str, path: str) -> str:
@@ -371,96 +241,188 @@ def _read_secret_file(where: str, path: str) -> str:
         raise ConfigError(f"{where}: secret file {path} unreadable ({e.strerror}): fix the path") from None
 
 
-def _normalise(raw: dict[str, Any], source: str, allow_inline_secrets: bool) -> dict[str, Any]:
-    data = _flatten_legacy(raw)
-    unknown = sorted(k for k in data if k not in Settings.model_fields and k != "legacy")
-    if unknown:
-        raise ConfigError(f"{source}: unknown key {unknown[0]!r}: remove it or use one of "
-                          f"{', '.join(Settings.model_fields)}")
-    for section, key in SECRET_KEYS:
-        node = data.get(section)
-        if not isinstance(node, dict):
-            continue
-        file_key = f"{key}_file"
-        if node.get(file_key):
-            node[key] = _read_secret_file(f"{source} {section}.{file_key}", str(node.pop(file_key)))
-        elif node.get(key) and not allow_inline_secrets:
-            raise ConfigError(f"{source}: {section}.{key} is a secret and must not be written in a config "
-                              f"file: set {env_name(section, key)} or {section}.{file_key} instead")
-    return data
+def env_name(pack: Pack, path: Sequence[str]) -> str:
+    """The env var to name for a setting: the pack's legacy name where one exists, else the nested one."""
+    legacy = pack.legacy.env_name(tuple(path))
+    if legacy:
+        return legacy
+    if path and path[0] in pack.legacy.sections:
+        return ENV_PREFIX + "__".join(path).upper()
+    return ENV_PREFIX + "__".join((pack.name, *path)).upper()
 
 
-def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
+# ----------------------------------------------------------------------------- environment
+def _canonical_env(env: Mapping[str, str], packs: Mapping[str, Pack]) -> tuple[dict[str, str], dict[str, str]]:
+    """(canonical, legacy) env maps: legacy names renamed to ``E2ET_<PACK>__…``; ``…_FILE`` secrets read.
+
+    An ``E2ET_X__…`` whose X is neither a run-wide key, a pack, nor a pack's legacy section is a
+    typo that would silently do nothing: refused.
+    """
+    claims = _claims(packs.values())
+    legacy_flat = {e: (p.name, path) for p in packs.values() for e, path in p.legacy.env.items()}
+    known = RUN_KEYS | set(registry()) | set(claims)
+    canonical: dict[str, str] = {}
+    legacy: dict[str, str] = {}
     for name, value in sorted(env.items()):
-        if name in LEGACY_ENV:
-            _put(data, list(LEGACY_ENV[name]), value)
-        elif name.startswith("E2ET_") and "__" in name:
-            path = name[5:].lower().split("__")
-            if path[0] not in Settings.model_fields:
-                raise ConfigError(f"{name}: unknown setting section {path[0]!r}: use one of "
-                                  f"{', '.join(Settings.model_fields)}")
-            if len(path) == 2 and path[1].endswith("_file") and (path[0], path[1][:-5]) in SECRET_KEYS:
-                _put(data, [path[0], path[1][:-5]], _read_secret_file(name, value))
-            else:
-                _put(data, path, value)
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX):
+            continue
+        if upper in legacy_flat:
+            pack, path = legacy_flat[upper]
+            if path is not None:
+                legacy[ENV_PREFIX + "__".join((pack, *path)).upper()] = value
+            continue
+        if "__" not in upper:
+            canonical[upper] = value        # run-wide scalars (E2ET_TIMEOUT_MULTIPLIER); the rest is ignored
+            continue
+        head = upper[len(ENV_PREFIX):].split("__", 1)[0].lower()
+        if head not in known:
+            raise ConfigError(f"{name}: unknown setting section {head!r}: use one of "
+                              f"{', '.join(sorted(RUN_KEYS | set(registry())))}")
+        if head in claims:
+            legacy[ENV_PREFIX + claims[head].upper() + "__" + upper[len(ENV_PREFIX):]] = value
+        else:
+            canonical[upper] = value
+    for mapping in (canonical, legacy):
+        _env_secret_files(mapping, packs)
+    return canonical, legacy
 
 
-_MAIN_KEY = {"identity": "url", "public_api": "url", "admin_api": "url", "auth_service": "url",
-             "ambassador": "address", "kafka": "brokers", "tenant": "id", "regular": "username"}
+def _env_secret_files(mapping: dict[str, str], packs: Mapping[str, Pack]) -> None:
+    secret_env = {ENV_PREFIX + "__".join((p.name, *path)).upper() for p in packs.values()
+                  for path in _secret_paths(p.settings_model)}
+    for name in [n for n in mapping if n.endswith("_FILE") and n[:-5] in secret_env]:
+        mapping[name[:-5]] = _read_secret_file(name, mapping.pop(name))
 
 
-def _validation_error(e: ValidationError, profile: str, source: str) -> ConfigError:
+class _MappingEnv(EnvSettingsSource):
+    """pydantic-settings' env source over a given mapping (tests and legacy renames), not os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._mapping = dict(env)
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._mapping, False, False, None)
+
+
+class _Data(PydanticBaseSettingsSource):
+    """The profile file's (normalised) data as the lowest-priority source."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self.data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.data.items() if k in self.settings_cls.model_fields}
+
+
+def _settings_class(packs: Sequence[Pack], env: dict[str, str], legacy: dict[str, str],
+                    data: dict[str, Any]) -> type[RunSettings]:
+    class _Sourced(RunSettings):
+        @classmethod
+        def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any, *_: Any,
+                                       **__: Any) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, _MappingEnv(settings_cls, env), _MappingEnv(settings_cls, legacy),
+                    _Data(settings_cls, data))
+
+    from pydantic import create_model
+    fields: dict[str, Any] = {p.name: (p.settings_model, ...) for p in packs}
+    return create_model("Settings", __base__=_Sourced, **fields)
+
+
+def _validation_error(e: ValidationError, profile: str, source: str, packs: Mapping[str, Pack],
+                      model: type[BaseModel]) -> ConfigError:
     err = e.errors()[0]
-    loc = [str(x) for x in err["loc"]]
-    if len(loc) == 1 and loc[0] in _MAIN_KEY:         # a whole section missing: name its key
-        loc.append(_MAIN_KEY[loc[0]])
+    loc = [str(x) for x in err["loc"] if not str(x).isdigit()]
+    pack = packs.get(loc[0]) if loc else None
+    if err["type"] == "missing" and pack is not None and len(loc) == 1:
+        return ConfigError(f"profile {profile}: no {pack.name} settings: add a {pack.name}: section to {source} "
+                           f"(docs/adding-a-system.md lists its keys) or select other tags")
+    if err["type"] == "missing":
+        loc = _first_required(model, loc)
     key = ".".join(loc)
-    hint = env_name(loc[0], loc[1]) if len(loc) >= 2 else f"E2ET_{loc[0].upper()}__…" if loc else ""
+    hint = env_name(pack, loc[1:]) if pack is not None else ENV_PREFIX + "__".join(loc).upper()
     if err["type"] == "missing":
         return ConfigError(f"profile {profile}: {key} is missing: set it in {source} or set {hint}")
     msg = str(err["msg"]).removeprefix("Value error, ")
     return ConfigError(f"profile {profile}: {key}: {msg}: fix it in {source} or set {hint}")
 
 
-def load_settings(profile: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """The run's settings: profile file (or sandbox file, or ``E2ET_CONFIG``) + env overrides.
+# ----------------------------------------------------------------------------- the loader
+def profile_name(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    return (explicit or env.get("E2ET_PROFILE") or "local").strip()
 
-    Every problem is a one-line ``ConfigError`` naming the key and how to fix it.
+
+def uses_sandboxes(profile: str, env: Mapping[str, str] | None = None) -> bool:
+    """True when the run's systems are local sandboxes (profile local, no ``E2ET_CONFIG`` file)."""
+    env = os.environ if env is None else env
+    return profile == "local" and not env.get("E2ET_CONFIG")
+
+
+def sandbox_profile_files(env: Mapping[str, str] | None = None) -> list[Path]:
+    env = os.environ if env is None else env
+    return [Path(p) for p in (env.get("E2ET_SANDBOX_PROFILE") or "").split(os.pathsep) if p]
+
+
+def read_sandbox_profiles(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The sections already-running sandboxes wrote (``E2ET_SANDBOX_PROFILE``), normalised and merged."""
+    data: dict[str, Any] = {}
+    for path in sandbox_profile_files(env):
+        raw = read_yaml(path, "start the sandbox (`e2et sandbox up`) or fix E2ET_SANDBOX_PROFILE")
+        _merge(data, normalise(raw, str(path), registry()))
+    data.pop("profile", None)
+    return data
+
+
+def load_settings(profile: str | None = None, env: Mapping[str, str] | None = None, *,
+                  packs: Sequence[str] | None = None, provided: Mapping[str, Any] | None = None) -> RunSettings:
+    """The run's settings for the given packs (default: every pack the configuration has a section for).
+
+    ``provided``: pack sections in memory (what the sandboxes this run started wrote).
     """
     env = os.environ if env is None else env
-    profile = (profile or env.get("E2ET_PROFILE") or "local").strip()
+    profile = profile_name(profile, env)
+    allp = registry()
+    inline = False
     if env.get("E2ET_CONFIG"):
         path = Path(env["E2ET_CONFIG"])
-        data = _normalise(_read_yaml(path, "fix E2ET_CONFIG"), str(path), allow_inline_secrets=False)
+        data = normalise(read_yaml(path, "fix E2ET_CONFIG"), str(path), allp)
+        source = str(path)
     elif profile == "local":
-        if not env.get("E2ET_SANDBOX_PROFILE"):
+        data = read_sandbox_profiles(env)
+        _merge(data, dict(provided or {}))
+        source, inline = "the sandbox profile", True
+        if (packs is None or packs) and not any(isinstance(data.get(n), dict) for n in allp):
             raise ConfigError("profile local needs a sandbox: run through behave/e2et (which start one) or set "
                               "E2ET_SANDBOX_PROFILE to the profile file `e2et sandbox up` wrote")
-        path = Path(env["E2ET_SANDBOX_PROFILE"])
-        data = _normalise(_read_yaml(path, "start the sandbox (`e2et sandbox up`) or fix E2ET_SANDBOX_PROFILE"),
-                          str(path), allow_inline_secrets=True)
     elif profile in known_profiles():
         path = PROFILE_DIR / f"{profile}.yaml"
-        data = _normalise(_read_yaml(path, f"create profiles/{profile}.yaml (copy profiles/dev.yaml)"), str(path),
-                          allow_inline_secrets=False)
+        data = normalise(read_yaml(path, f"create profiles/{profile}.yaml (copy profiles/dev.yaml)"), str(path), allp)
+        source = str(path)
     else:
         raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(known_profiles())} "
                           "(or set E2ET_CONFIG to a YAML file)")
-    data.pop("legacy", None)
-    data["profile"] = profile
-    _apply_env(data, env)
-    data.pop("legacy", None)
+    data.pop("profile", None)
+    _secret_files(data, allp, source, inline)
+    canonical, legacy = _canonical_env(env, allp)
+    names = list(packs) if packs is not None else [
+        n for n in allp if isinstance(data.get(n), dict)
+        or any(k.startswith(f"{ENV_PREFIX}{n.upper()}__") for k in (*canonical, *legacy))]
+    chosen = [allp[n] if n in allp else _unknown_pack(n) for n in names]
+    model = _settings_class(chosen, canonical, legacy, data)
     try:
-        settings = Settings.model_validate(data)
+        settings = model(profile=profile)
     except ValidationError as e:
-        raise _validation_error(e, profile, str(path)) from None
-    if profile != "local" and not settings.regular.api_key:
-        raise ConfigError(f"profile {profile}: the regular user's API key is missing: set E2ET_REGULAR_API_KEY "
-                          "(or E2ET_REGULAR__API_KEY_FILE)")
-    if profile != "local" and not settings.regular.username:
-        raise ConfigError(f"profile {profile}: regular.username is missing: set it in {path} or E2ET_REGULAR_ID")
-    if settings.kafka.security_protocol.startswith("SASL") and not (settings.kafka.sasl_username
-                                                                    and settings.kafka.sasl_password):
-        raise ConfigError(f"profile {profile}: kafka.security_protocol {settings.kafka.security_protocol} needs "
-                          "kafka.sasl_username and a password: set E2ET_KAFKA__SASL_PASSWORD")
+        raise _validation_error(e, profile, source, allp, model) from None
+    for pack in chosen:
+        pack.check(settings.section(pack.name), profile)
     return settings
+
+
+def _unknown_pack(name: str) -> Pack:
+    raise ConfigError(f"unknown system {name!r}: registered packs are {', '.join(registry())}")

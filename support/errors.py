@@ -48,14 +48,3 @@ class WaitTimeout(AssertionError, E2etError):
     """A poll expired; the message says what was waited for and what was seen instead."""
 
     category = "product"
-
-
-def category_of(exc: BaseException) -> str:
-    """The report category of any exception: ours carry one; other assertion errors are product."""
-    if isinstance(exc, E2etError):
-        return exc.category
-    if isinstance(exc, AssertionError):
-        return "product"
-    if isinstance(exc, (ConnectionError, TimeoutError)):
-        return "infrastructure"
-    return "harness"

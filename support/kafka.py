@@ -9,8 +9,8 @@ offsets scanned, the record counts, and the nearest near-misses — only message
 tenant are ever printed; other tenants' records are just counted.
 
 Tansu quirk: its ``end_offsets()`` can point at the first record of the last batch (+1), so a few
-records older than ``start()`` may be re-read; with ``kafka.stale_record_guard`` set (the sandbox
-profile sets 2 s) records stamped before ``start()`` minus that allowance are ignored. Real
+records older than ``start()`` may be re-read; with ``stale_record_guard`` set (a sandbox profile
+sets 2 s) records stamped before ``start()`` minus that allowance are ignored. Real
 brokers' end offsets are exact, so the guard is off by default there: it could only drop a
 genuine event when the harness's clock runs ahead of the producers'.
 """
@@ -18,14 +18,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Literal
 
 from hamcrest import equal_to
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 from hamcrest.core.matcher import Matcher
 from hamcrest.core.string_description import StringDescription
 
+from .durations import Seconds
 from .errors import InfrastructureError, WaitTimeout
 
 log = logging.getLogger("e2et.kafka")
@@ -126,14 +131,78 @@ class _Predicate:
         return f"{self.description} ({what})" if self.description else what
 
 
-def consumer_options(settings: Any) -> dict[str, Any]:
-    """kafka-python options: no group, no commits, short fetch waits; TLS / SASL from the profile."""
-    k = settings.kafka
-    # Bounded bootstrap (kafka-python's default is 30 s): an unreachable broker must fail fast.
-    http = getattr(settings, "http", None)
-    bootstrap_ms = int(max(2.0, float(getattr(http, "timeout", 10.0))) * 1000)
+class KafkaSettings(BaseModel):
+    """How to reach a Kafka-protocol cluster: brokers, TLS, SASL (any pack that watches topics)."""
+
+    model_config = ConfigDict(extra="ignore")
+    brokers: list[str]
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"] = "PLAINTEXT"
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    cert_dir: str | None = None
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    #: Ignore records stamped this long before the watch started. Off for real brokers, whose
+    #: ``end_offsets()`` are exact (a guard there only adds clock-skew risk between hosts); the
+    #: sandbox profile turns it on for Tansu, whose end offsets can re-deliver a batch.
+    stale_record_guard: Seconds | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer(cls, data: Any) -> Any:
+        """No protocol key but TLS files given (the Go tool's ``cert.file``…) means TLS; relative
+        file names are relative to ``cert_dir``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        base = data.get("cert_dir")
+        for k in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            if base and data.get(k) and not os.path.isabs(str(data[k])):
+                data[k] = os.path.join(str(base), str(data[k]))
+        if not data.get("security_protocol"):
+            data["security_protocol"] = "SSL" if (data.get("ssl_cafile") or data.get("ssl_certfile")) else "PLAINTEXT"
+        else:
+            data["security_protocol"] = str(data["security_protocol"]).upper()
+        return data
+
+    @field_validator("brokers", mode="before")
+    @classmethod
+    def _brokers(cls, v: Any) -> list[str]:
+        items = v.split(",") if isinstance(v, str) else list(v or [])
+        items = [str(b).strip() for b in items if str(b).strip()]
+        for b in items:
+            if not re.match(r"^[^:\s]+:\d+$", b):
+                raise ValueError(f"broker {b!r} is not host:port")
+        if not items:
+            raise ValueError("at least one broker host:port is needed")
+        return items
+
+    @model_validator(mode="after")
+    def _sasl(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and not (self.sasl_username and self.sasl_password):
+            raise ValueError(f"security_protocol {self.security_protocol} needs sasl_username and a password "
+                             "(E2ET_KAFKA__SASL_PASSWORD)")
+        return self
+
+    def capabilities(self) -> set[str]:
+        caps = set()
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            caps.add("kafka_tls")
+        if self.security_protocol.startswith("SASL"):
+            caps.add("kafka_sasl")
+        return caps
+
+
+def consumer_options(kafka: KafkaSettings, connect_timeout: float = 10.0) -> dict[str, Any]:
+    """kafka-python options: no group, no commits, short fetch waits; TLS / SASL from the settings.
+
+    Bounded bootstrap (kafka-python's default is 30 s): an unreachable broker must fail fast.
+    """
+    k = kafka
     opts: dict[str, Any] = {"bootstrap_servers": k.brokers, "group_id": None, "enable_auto_commit": False,
-                            "request_timeout_ms": 10000, "bootstrap_timeout_ms": bootstrap_ms,
+                            "request_timeout_ms": 10000, "bootstrap_timeout_ms": int(max(2.0, connect_timeout) * 1000),
                             "reconnect_backoff_max_ms": 1000, "fetch_max_wait_ms": 100,
                             "security_protocol": k.security_protocol}
     if k.security_protocol in ("SSL", "SASL_SSL"):
@@ -154,16 +223,21 @@ class ScanStats:
     other_tenants: int = 0
 
 
-class EventWatcher:
+class TopicWatcher:
     """Watches one topic from the moment ``start()`` is called.
 
     ``tenant_id`` set: records of other tenants are dropped at once (only counted). Unset: all
     records are kept, and the timeout report still prints only the expected tenant's messages.
+    ``normalise`` turns one raw JSON record into the view(s) expectations match on (a pack's
+    message formats); ``timeout`` is the default wait.
     """
 
-    def __init__(self, settings: Any, topic: str, tenant_id: str | None = None, normalise: Normaliser | None = None,
+    def __init__(self, kafka: KafkaSettings, topic: str, tenant_id: str | None = None,
+                 normalise: Normaliser | None = None, timeout: float = 60.0, connect_timeout: float = 10.0,
                  keep: int = 2000) -> None:
-        self.settings = settings
+        self.kafka = kafka
+        self.default_timeout = timeout
+        self.connect_timeout = connect_timeout
         self.topic = topic
         self.tenant_id = str(tenant_id) if tenant_id is not None else None
         self.normalise = normalise or (lambda m: [m])
@@ -172,34 +246,24 @@ class EventWatcher:
         self.stats = ScanStats()
         self._consumer: Any = None
         self._start_ms = 0
-        guard = getattr(getattr(settings, "kafka", None), "stale_record_guard", None)
+        guard = kafka.stale_record_guard
         self._guard_ms = int(guard * 1000) if guard is not None else None
-
-    # -------------------------------------------------------------- constructors per topic kind
-    @classmethod
-    def for_events(cls, settings: Any, tenant_id: str | None = None) -> "EventWatcher":
-        """The profile's event topic, normalised from its era (``events.format``) to one view."""
-        return cls(settings, settings.events.topic, tenant_id, normalise_event(settings.events.format))
-
-    @classmethod
-    def for_attaches(cls, settings: Any, tenant_id: str | None = None) -> "EventWatcher":
-        return cls(settings, settings.topics.attaches, tenant_id)
 
     # -------------------------------------------------------------- lifecycle
     def _brokers(self) -> str:
-        return ",".join(self.settings.kafka.brokers)
+        return ",".join(self.kafka.brokers)
 
-    def start(self) -> "EventWatcher":
+    def start(self) -> TopicWatcher:
         """Pin every partition's current end: call BEFORE the action whose outcome is awaited."""
         from kafka import KafkaConsumer, TopicPartition
         from kafka.errors import KafkaError
         try:
-            self._consumer = KafkaConsumer(**consumer_options(self.settings))
+            self._consumer = KafkaConsumer(**consumer_options(self.kafka, self.connect_timeout))
             parts = self._consumer.partitions_for_topic(self.topic)
             if not parts:
                 self.close()
                 raise InfrastructureError(f"Kafka topic {self.topic} not found on {self._brokers()}: check the "
-                                          "profile's topic names (events.topic / topics.*)")
+                                          "profile's topic names")
             tps = [TopicPartition(self.topic, p) for p in sorted(parts)]
             ends = self._consumer.end_offsets(tps)
             self._consumer.assign(tps)
@@ -223,7 +287,7 @@ class EventWatcher:
                 pass
             self._consumer = None
 
-    def __enter__(self) -> "EventWatcher":
+    def __enter__(self) -> TopicWatcher:
         return self.start() if self._consumer is None else self
 
     def __exit__(self, *exc: Any) -> None:
@@ -267,14 +331,14 @@ class EventWatcher:
                  timeout: float | None = None, describe: str = "") -> dict[str, Any]:
         """First message (seen since ``start()``) matching; ``WaitTimeout`` explains a miss.
 
-        ``timeout`` defaults to the profile's ``events.timeout``.
+        ``timeout`` defaults to the watcher's ``timeout``.
         """
         if self._consumer is None:
             raise RuntimeError("watcher not started: call start() before the action")
         exp: Any = matcher if isinstance(matcher, Expectation) else _Predicate(matcher, describe, self.tenant_id)
         if describe and isinstance(exp, Expectation) and not exp.description:
             exp = Expectation(exp.fields, describe)
-        timeout = float(self.settings.events.timeout if timeout is None else timeout)
+        timeout = float(self.default_timeout if timeout is None else timeout)
         for msg in self.seen:
             if exp.matches(msg):
                 return msg
@@ -288,15 +352,6 @@ class EventWatcher:
                     log.info("matched on %s: %s", self.topic, exp.describe())
                     return msg
         raise WaitTimeout(self.explain(exp, timeout))
-
-    def wait_for_event(self, tenant_id: str | None = None, resource_id: str | None = None, state: str | None = None,
-                       monitor_id: str | None = None, task_id: str | None = None, metric_group: str | None = None,
-                       timeout: float | None = None) -> dict[str, Any]:
-        """Convenience over the normalised event view; only the given fields are required."""
-        fields = {k: v for k, v in (("tenantId", tenant_id or self.tenant_id), ("resourceId", resource_id),
-                                    ("state", state), ("monitorId", monitor_id), ("taskId", task_id),
-                                    ("metricGroup", metric_group)) if v is not None}
-        return self.wait_for(expect(f"{state or ''} event".strip(), **fields), timeout)
 
     # -------------------------------------------------------------- reporting
     def explain(self, exp: Any, timeout: float) -> str:
@@ -334,7 +389,7 @@ class EventWatcher:
         """Brokers refusing a TCP connection now: a dead broker explains an empty wait."""
         import socket
         down = []
-        for b in self.settings.kafka.brokers:
+        for b in self.kafka.brokers:
             host, _, port = b.rpartition(":")
             try:
                 socket.create_connection((host, int(port)), timeout=1).close()
@@ -348,76 +403,3 @@ class EventWatcher:
         return {"topic": self.topic, "start_offsets": s.start_offsets, "positions": s.positions,
                 "records": s.records, "kept": len(self.seen), "other_tenants": s.other_tenants,
                 "too_old": s.too_old, "not_json": s.not_json}
-
-
-#: The earlier name, kept for callers written against it.
-TopicWatcher = EventWatcher
-
-
-class MetricWatcher(EventWatcher):
-    """``telemetry.metrics.json`` UMF, flattened to one record per metric (see ``normalise_umf``)."""
-
-    def __init__(self, settings: Any, tenant_id: str | None = None, topic: str | None = None) -> None:
-        super().__init__(settings, topic or settings.topics.metrics, tenant_id, normalise_umf)
-
-    def wait_for_metric(self, resource_id: str, group: str, name: str, value: Any = None,
-                        timeout: float | None = None, tenant_id: str | None = None) -> dict[str, Any]:
-        fields: dict[str, Any] = {"resourceId": resource_id, "group": group, "name": name}
-        if tenant_id or self.tenant_id:
-            fields["tenantId"] = tenant_id or self.tenant_id
-        if value is not None:
-            fields["value"] = str(value)
-        return self.wait_for(expect(f"{group}.{name} metric", **fields), timeout)
-
-
-# ----------------------------------------------------------------------------- normalisers
-def normalise_event(fmt: str) -> Normaliser:
-    """One view of the three event eras (contract §6.4): tenantId, resourceId, monitorId, taskId,
-    metricGroup, state, previousState, id — plus ``raw``, so steps match on one shape."""
-    def notification(m: dict[str, Any]) -> list[dict[str, Any]]:
-        labels = m.get("labels") or {}
-        return [{"tenantId": m.get("tenantId"), "resourceId": labels.get("system_resource_id"),
-                 "monitorId": labels.get("system_monitor_id"), "taskId": m.get("taskId"),
-                 "metricGroup": m.get("metricGroup"), "state": m.get("state"),
-                 "previousState": m.get("previousState"), "id": m.get("id"), "raw": m}]
-
-    def state_change(m: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{"tenantId": m.get("tenantId"), "resourceId": m.get("resourceId"), "monitorId": m.get("monitorId"),
-                 "taskId": m.get("taskId"), "metricGroup": m.get("metricGroup"), "state": m.get("state"),
-                 "previousState": m.get("previousState"), "id": m.get("id"), "raw": m}]
-
-    def kapacitor(m: dict[str, Any]) -> list[dict[str, Any]]:
-        series = ((m.get("data") or {}).get("series") or [{}])[0]
-        tags = series.get("tags") or {}
-        task = str(m.get("details") or "").removeprefix("task=")
-        # kapacitorTaskId = <tenant>-<measurement>-<uuid>; tenant ids never contain "-"
-        tenant = tags.get("tenantId") or (task.split("-", 1)[0] if task else None)
-        return [{"tenantId": tenant, "resourceId": tags.get("system_resource_id"),
-                 "monitorId": tags.get("system_monitor_id"), "taskId": task or None,
-                 "metricGroup": series.get("name"), "state": m.get("level"), "previousState": m.get("previousLevel"),
-                 "id": m.get("id"), "raw": m}]
-
-    try:
-        return {"notification": notification, "state-change": state_change, "kapacitor": kapacitor}[fmt]
-    except KeyError:
-        raise ValueError(f"unknown event format {fmt!r} (notification, state-change, kapacitor)") from None
-
-
-def normalise_umf(m: dict[str, Any]) -> list[dict[str, Any]]:
-    """One record per UMF metric: tenantId, resourceId, monitorId, envoyId, group, name, int/float/
-    string, value (as string, whichever was set), labels (deviceMetadata), metadata (metric tags)."""
-    system = m.get("systemMetadata") or {}
-    device = str(m.get("device") or "")
-    tenant = str(m.get("tenantId") or "")
-    # device is "tenant:resource" and tenant ids may hold a colon themselves ("hybrid:123")
-    resource = system.get("resource_id") or (device[len(tenant) + 1:] if tenant and device.startswith(tenant + ":")
-                                             else device.split(":", 1)[1] if ":" in device else None)
-    out = []
-    for metric in m.get("metrics") or []:
-        value = next((metric[k] for k in ("int", "float", "string", "bool") if k in metric), None)
-        out.append({"tenantId": m.get("tenantId"), "resourceId": resource, "envoyId": system.get("envoy_id"),
-                    "monitorId": system.get("monitor_id"), "zone": system.get("monitoring_zone_id"),
-                    "group": metric.get("group"), "name": metric.get("name"), "int": metric.get("int"),
-                    "float": metric.get("float"), "string": metric.get("string"), "value": str(value),
-                    "labels": m.get("deviceMetadata") or {}, "metadata": metric.get("metadata") or {}})
-    return out

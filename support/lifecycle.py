@@ -1,23 +1,22 @@
-"""Run lifecycle behind environment.py: profile → run context → sandbox → preflight → cleanup.
+"""Run lifecycle behind environment.py: selected packs → run context → sandboxes → settings →
+preflight → worlds → cleanup.
 
-Kept out of environment.py so the hooks stay one-liners and the same lifecycle can be driven
-from pytest and the ``e2et`` command.
+Kept out of environment.py so the hooks stay one-liners and the same lifecycle can be driven from
+pytest and the ``e2et`` command. Everything iterates over the packs the run selects (behave's own
+tag evaluation, support/selection.py); nothing here knows any particular system.
 """
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlparse
 
-from . import packs
+from . import packs, selection
+from .reporting.paths import reports_root
 
 log = logging.getLogger("e2et")
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class FatalInput(Exception):
@@ -49,70 +48,70 @@ def forced_exit_code(context: Any) -> int | None:
     return None
 
 
-def _profile_name(context: Any) -> str:
-    return (context.config.userdata.get("profile") or os.environ.get("E2ET_PROFILE") or "local").strip()
+def selected_packs(context: Any) -> list[packs.Pack]:
+    """The packs with at least one scenario this behave run will execute."""
+    runner = getattr(context, "_runner", None)
+    return selection.packs_for(getattr(runner, "features", []) or [], context.config)
 
 
 def start_run(context: Any) -> None:
-    from .config import load_settings
+    from .config import load_settings, profile_name
     from .errors import ConfigError, InfrastructureError
     from .run import CleanupStack, RunContext
+    from .sandboxes import Sandboxes, SandboxStartError, to_start
 
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
-    context.e2et_sandboxes = {}
+    context.worlds = {}
     context.run_cleanup = CleanupStack()
-    profile = _profile_name(context)
+    context.packs = []
+    context.capabilities = {}
+    profile = profile_name(context.config.userdata.get("profile"))
     try:
         context.run = RunContext()
-        if profile == "local" and not os.environ.get("E2ET_SANDBOX_PROFILE"):
-            _start_sandboxes(context)
-        context.settings = load_settings(profile)
-        _preflight(context.settings)
-    except ConfigError as e:
+        chosen = selected_packs(context)
+        context.packs = chosen
+        names = [p.name for p in chosen]
+        provided: dict[str, Any] = {}
+        starting = to_start(names, profile)
+        if starting:
+            try:
+                sandboxes = Sandboxes.start(starting, reports_root() / "runs" / context.run.run_id / "sandbox")
+            except SandboxStartError as e:
+                raise FatalInput(f"a local sandbox did not start: {e} (run `bash scripts/setup.sh`, then look at "
+                                 "the sandbox log)") from None
+            context.sandboxes = sandboxes
+            context.run_cleanup.push("stop sandboxes", sandboxes.stop)
+            provided = sandboxes.sections()
+        context.settings = load_settings(profile, packs=names, provided=provided)
+        context.run.configure(context.settings.http.timeout, context.settings.timeout_multiplier)
+        context.capabilities = {p.name: p.capabilities(context.settings.section(p.name)) for p in chosen}
+        preflight(context.settings, chosen)
+    except (ConfigError, InfrastructureError) as e:
         raise FatalInput(str(e)) from None
-    except InfrastructureError as e:
-        raise FatalInput(str(e)) from None
-    context.worlds = {}
-    log.info("run %s on profile %s", context.run.run_id, profile)
+    log.info("run %s on profile %s: %s", context.run.run_id, profile, ", ".join(names) or "no pack selected")
 
 
-def _start_sandboxes(context: Any) -> None:
-    """Start each selected pack's sandbox once for the run; the suite then sees only its profile."""
-    from sandbox.launcher import SandboxStartError, start_sandbox
-
-    for pack in packs.selected(context.config):
-        run_dir = REPO_ROOT / "reports" / "runs" / context.run.run_id / "sandbox" / pack.name
-        try:
-            handle = start_sandbox(pack.sandbox, run_dir)
-        except SandboxStartError as e:
-            raise FatalInput(f"the local {pack.name} sandbox did not start: {e} "
-                             "(run `bash scripts/setup.sh`, then look at the sandbox log)") from None
-        context.e2et_sandboxes[pack.name] = handle
-        os.environ["E2ET_SANDBOX_PROFILE"] = str(handle.profile_path)
-        context.run_cleanup.push(f"stop {pack.name} sandbox", handle.stop)
-
-
-def _preflight(settings: Any) -> None:
-    """Fail fast, before creating anything, when an endpoint or the broker cannot be reached."""
+def preflight(settings: Any, chosen: list[packs.Pack], timeout: float = 5.0) -> None:
+    """Fail fast, before creating anything, when an endpoint of a selected pack cannot be reached."""
     from .errors import InfrastructureError
 
-    checks: list[tuple[str, str, int]] = []
-    for key in ("identity", "public_api", "admin_api"):
-        section = getattr(settings, key, None)
-        url = getattr(section, "url", None) if section is not None else None
-        if url:
-            u = urlparse(str(url))
-            checks.append((f"{key}.url", u.hostname or "", u.port or (443 if u.scheme == "https" else 80)))
-    for broker in settings.kafka.brokers:
-        host, _, port = broker.rpartition(":")
-        checks.append(("kafka.brokers", host, int(port)))
-    for key, host, port in checks:
+    checks = [(p.name, e) for p in chosen for e in p.endpoints(settings.section(p.name)) if e.preflight]
+
+    def probe(item: tuple[str, Any]) -> str | None:
+        name, endpoint = item
+        host, port = endpoint.host_port()
         try:
-            socket.create_connection((host, port), timeout=5).close()
+            socket.create_connection((host, port), timeout=timeout).close()
         except OSError as e:
-            raise InfrastructureError(
-                f"{key} {host}:{port} unreachable ({e.strerror or e}): check the profile's {key} "
-                "or that the platform is up") from None
+            return (f"{name}.{endpoint.setting} {host}:{port} unreachable ({e.strerror or e}): check the profile's "
+                    f"{name}.{endpoint.setting} or that the platform is up")
+        return None
+    if not checks:
+        return
+    with ThreadPoolExecutor(max_workers=min(8, len(checks)), thread_name_prefix="preflight") as pool:
+        problems = [p for p in pool.map(probe, checks) if p]
+    if problems:
+        raise InfrastructureError(problems[0])
 
 
 def before_feature(context: Any, feature: Any) -> None:
@@ -124,8 +123,9 @@ def before_scenario(context: Any, scenario: Any) -> None:
 
     context.scenario_state = {}
     context.scenario_cleanup = CleanupStack()
-    if "known_issue" in scenario.effective_tags:
-        scenario.skip(reason=packs.known_issue_reason(scenario))
+    reason = packs.known_issue_reason(scenario.effective_tags)
+    if reason:
+        scenario.skip(reason=reason)
 
 
 def after_scenario(context: Any, scenario: Any) -> None:
@@ -144,7 +144,9 @@ def after_scenario(context: Any, scenario: Any) -> None:
 
 def stop_run(context: Any) -> None:
     """Run every cleanup still registered — a scenario's cut short by an interrupt first, then the
-    run's (reverse creation order, sandbox last) — then close the worlds; never raises."""
+    run's (reverse creation order, sandboxes last) — then close the worlds; never raises."""
+    from .processes import kill_matching
+
     context.config.userdata["_e2et_cleaning"] = True
     for name in ("scenario_cleanup", "run_cleanup"):
         stack = getattr(context, name, None)
@@ -154,32 +156,12 @@ def stop_run(context: Any) -> None:
     for world in list(getattr(context, "worlds", {}).values()):
         try:
             world.close()
-        except Exception as e:  # keep cleaning whatever one world does
+        except Exception as e:  # noqa: BLE001 — keep cleaning whatever one world does
             log.warning("closing %s failed: %s", world, e)
     run = getattr(context, "run", None)
     if run is not None:
-        _kill_strays(f"e2et-{run.run_id}-")
+        # last line of defence: a process started from this run's temp root (a child whose start was
+        # cut by a signal before its handle was kept) is killed with its children
+        for pid in kill_matching(f"e2et-{run.run_id}-"):
+            log.warning("killed stray process %s of this run", pid)
         run.remove_temp()
-
-
-def _kill_strays(marker: str) -> None:
-    """Last line of defence: any process still running from this run's temp root (an envoy whose
-    start was cut by a signal before its handle was kept) is killed with its children."""
-    import psutil
-
-    strays = []
-    for p in psutil.process_iter(["pid", "cmdline"]):
-        try:
-            if p.pid != os.getpid() and marker in " ".join(p.info["cmdline"] or []):
-                strays.append(p)
-        except psutil.Error:
-            continue
-    for p in strays:
-        try:
-            for child in p.children(recursive=True):
-                child.kill()
-            p.kill()
-            log.warning("killed stray process %s of this run", p.pid)
-        except psutil.Error:
-            pass
-    psutil.wait_procs(strays, timeout=3)

@@ -100,6 +100,17 @@ class RunContext:
         self._temp_root: Path | None = None
         self._lock = threading.Lock()
         self.names = RunNames(self.run_id, self.temp_dir)
+        #: Run-wide knobs from the settings (``http.timeout``, ``timeout_multiplier``), set by the lifecycle.
+        self.http_timeout = 10.0
+        self.timeout_multiplier = 1.0
+
+    def configure(self, http_timeout: float, timeout_multiplier: float = 1.0) -> None:
+        self.http_timeout = float(http_timeout)
+        self.timeout_multiplier = max(1.0, float(timeout_multiplier))
+
+    def deadline(self, seconds: float) -> float:
+        """A wait budget stretched by the run's timeout multiplier (slow machines, remote environments)."""
+        return float(seconds) * self.timeout_multiplier
 
     def __repr__(self) -> str:
         return f"RunContext(run_id={self.run_id!r})"
@@ -153,8 +164,6 @@ class CleanupStack:
     def push(self, name: str, action: Callable[[], object], timeout: float | None = None) -> None:
         with self._lock:
             self._items.append((name, action, timeout if timeout is not None else self.timeout))
-
-    register = push
 
     def __len__(self) -> int:
         return len(self._items)

@@ -15,7 +15,7 @@ from .config import SoakConfig
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     soak = sub.add_parser("soak", help="run the specs cycle after cycle: percentiles, regressions, fault injection")
-    soak.add_argument("--tags", action="append", help="behave tag expression (repeatable); default @salus")
+    soak.add_argument("--tags", action="append", help="behave tag expression (repeatable); default: every pack")
     soak.add_argument("--profile", default="local", help="local (default), dev, staging, prod")
     soak.add_argument("--cycles", type=int, help="number of cycles (default 10 unless --run-hours is given)")
     soak.add_argument("--run-hours", type=float, help="stop starting cycles after this many hours")
@@ -62,7 +62,7 @@ def config_from_args(args: argparse.Namespace) -> SoakConfig:
     if behave_args[:1] == ["--"]:
         behave_args = behave_args[1:]
     cycles = args.cycles if args.cycles is not None else (None if args.run_hours else 10)
-    return SoakConfig(tags=args.tags or ["@salus"], profile=args.profile, cycles=cycles,
+    return SoakConfig(tags=args.tags or [], profile=args.profile, cycles=cycles,
                       run_hours=args.run_hours, max_failures=args.max_failures, cooldown=args.cooldown,
                       stop_on_failure=args.stop_on_failure, inject_failure=args.inject_failure,
                       inject_at_phase=args.inject_at_phase, inject_every=args.inject_every,
@@ -73,7 +73,7 @@ def config_from_args(args: argparse.Namespace) -> SoakConfig:
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
-    from sandbox.launcher import SandboxStartError
+    from support.sandboxes import SandboxStartError
     from support.errors import E2etError
     from support.run import new_run_id
 

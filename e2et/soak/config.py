@@ -9,7 +9,7 @@ from typing import Any
 class SoakConfig:
     """Everything that decides what a soak does; serialisable so a resumed soak is the same soak."""
 
-    tags: list[str] = field(default_factory=lambda: ["@salus"])
+    tags: list[str] = field(default_factory=list)
     profile: str = "local"
     cycles: int | None = 10
     run_hours: float | None = None

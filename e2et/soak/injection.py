@@ -1,6 +1,6 @@
 """Failure injection: which cycles get which sandbox fault, and the switch that turns it on/off.
 
-Faults exist only in the local sandbox (its admin-only ``/_sandbox/faults`` endpoint). Without
+Faults exist only in local sandboxes (each pack's fault control, docs/adding-a-system.md). Without
 ``--inject-at-phase`` the orchestrator switches the fault on for the whole cycle; with it, the
 behave child's ``phase_formatter`` switches it on when that feature starts and off when the feature
 ends — synchronously inside the run, so there is no race with the first step. The orchestrator
@@ -45,17 +45,45 @@ def plan_injection(cycle: int, fault: str | None, every: int | None, phase: str 
     return Injection(cycle, fault, phase, param)
 
 
-def fault_control(profile: str, env: Mapping[str, str]) -> Any:
-    """``support.salus.faults.FaultControl`` for the soak's profile (admin sign-in, redacted log)."""
-    from support.config import load_settings
-    from support.salus.faults import FaultControl
-    return FaultControl.from_settings(load_settings(profile, env))
+class FaultSwitches:
+    """Switches faults of the soak's packs by name (``name`` or ``pack:name``), each through its
+    pack's own fault control (which knows the sandbox's authentication)."""
+
+    def __init__(self, pack_names: list[str], profile: str, env: Mapping[str, str] | None = None) -> None:
+        self.pack_names = pack_names
+        self.profile = profile
+        self.env: Mapping[str, str] | None = env
+        self._controls: dict[str, Any] = {}
+
+    def _control(self, fault: str) -> tuple[Any, str]:
+        from support import faults
+        pack, name = faults.resolve(fault, self.pack_names)
+        if pack not in self._controls:
+            self._controls[pack] = faults.control_for(pack, self.profile, self.env)
+        return self._controls[pack], name
+
+    def enable(self, fault: str, param: Any = None) -> None:
+        control, name = self._control(fault)
+        control.enable(name, param)
+
+    def disable(self, fault: str) -> None:
+        control, name = self._control(fault)
+        control.disable(name)
+
+    def close(self) -> None:
+        for c in self._controls.values():
+            c.close()
+        self._controls.clear()
 
 
-def child_env(injection: Injection | None) -> dict[str, str]:
-    """Environment telling ``phase_formatter`` in the behave child what to switch, and when."""
+def child_env(injection: Injection | None, pack_names: list[str] | None = None) -> dict[str, str]:
+    """Environment telling ``phase_formatter`` in the behave child what to switch, and when
+    (the fault qualified as ``pack:name``, so the child needs no pack selection of its own)."""
     if injection is None or injection.phase is None:
         return {}
     import json
-    return {"E2ET_SOAK_INJECT": injection.fault, "E2ET_SOAK_INJECT_PHASE": injection.phase,
+
+    from support import faults
+    pack, name = faults.resolve(injection.fault, pack_names or [])
+    return {"E2ET_SOAK_INJECT": f"{pack}:{name}", "E2ET_SOAK_INJECT_PHASE": injection.phase,
             "E2ET_SOAK_INJECT_PARAM": json.dumps(injection.param)}

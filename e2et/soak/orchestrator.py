@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 
 from .. import exitcodes
 from .config import SoakConfig
 from .cycle import run_cycle
-from .injection import Injection, child_env, fault_control, plan_injection
+from .injection import FaultSwitches, Injection, child_env, plan_injection
 from .manifest import write_manifest
 from .metrics import MetricsWriter
 from .phases import discover_phases
@@ -56,16 +55,24 @@ class _Signals:
                 pass
 
 
-def fault_catalog() -> list[str]:
-    from sandbox.salus.faults import CATALOG
-    return sorted(CATALOG)
+def soak_packs(cfg: SoakConfig) -> list[str]:
+    """The packs the soak's tags select (behave's own evaluation over the feature files)."""
+    from support.selection import packs_for_tags
+    return [p.name for p in packs_for_tags(cfg.tags, cfg.behave_args)]
+
+
+def fault_catalog(cfg: SoakConfig) -> list[str]:
+    """Fault names of the selected packs' sandboxes (``pack:name`` where two packs share a name)."""
+    from support import faults
+    return sorted(faults.catalog(soak_packs(cfg)))
 
 
 def plan(cfg: SoakConfig, first: int = 1, limit: int = 1000) -> list[tuple[int, Injection | None]]:
     """The cycles a soak would run (up to ``limit`` when only ``--run-hours`` bounds it)."""
     last = cfg.cycles if cfg.cycles is not None else first + limit - 1
+    catalog = fault_catalog(cfg) if cfg.inject_failure else []
     return [(c, plan_injection(c, cfg.inject_failure, cfg.inject_every, cfg.inject_at_phase,
-                               fault_catalog(), cfg.seed, cfg.inject_param))
+                               catalog, cfg.seed, cfg.inject_param))
             for c in range(first, min(last, first + limit - 1) + 1)]
 
 
@@ -84,8 +91,14 @@ def check_inputs(cfg: SoakConfig) -> list[dict[str, Any]]:
     if cfg.inject_at_phase and cfg.inject_at_phase not in {p.name for p in phases}:
         raise SoakInputError(f"--inject-at-phase {cfg.inject_at_phase!r} is not a phase of this selection; "
                              f"phases: {', '.join(p.name for p in phases)}")
-    if cfg.inject_failure and cfg.inject_failure != "random" and cfg.inject_failure not in fault_catalog():
-        raise SoakInputError(f"unknown fault {cfg.inject_failure!r}; known: random, {', '.join(fault_catalog())}")
+    if cfg.inject_failure and cfg.inject_failure != "random":
+        from support import faults
+        from support.errors import ConfigError
+        try:
+            faults.resolve(cfg.inject_failure, soak_packs(cfg))
+        except ConfigError:
+            raise SoakInputError(f"unknown fault {cfg.inject_failure!r}; known: random, "
+                                 f"{', '.join(fault_catalog(cfg))}") from None
     if cfg.inject_failure and cfg.profile != "local":
         raise SoakInputError(f"--inject-failure needs the local sandbox; profile {cfg.profile} has no fault switches")
     return [{"name": p.name, "file": p.file, "scenarios": p.scenarios} for p in phases]
@@ -119,31 +132,32 @@ class Soak:
         self.metrics = MetricsWriter(self.out)
         self.signals = _Signals()
         self.sandbox: Any = None
-        self.sandbox_pid: int | None = None
-        self.faults: Any = None
+        self.sandbox_pids: tuple[int, ...] = ()
+        self.faults = FaultSwitches(soak_packs(cfg), cfg.profile)
         self.env = dict(os.environ, E2ET_PROFILE=cfg.profile)
 
     # -- environment -------------------------------------------------------------------------
     def _start_environment(self) -> None:
-        if self.cfg.profile == "local" and not self.env.get("E2ET_SANDBOX_PROFILE"):
-            from sandbox.launcher import start_sandbox
-            self.sandbox = start_sandbox("salus", self.out / "sandbox" / f"session-{self.state.resumes}")
-            self.sandbox_pid = self.sandbox.process.pid
-            self.env["E2ET_SANDBOX_PROFILE"] = str(self.sandbox.profile_path)
-        elif self.env.get("E2ET_SANDBOX_PROFILE"):
-            prof = yaml.safe_load(Path(self.env["E2ET_SANDBOX_PROFILE"]).read_text()) or {}
-            self.sandbox_pid = (prof.get("sandbox") or {}).get("pid")
-        if self.cfg.inject_failure:
-            self.faults = fault_control(self.cfg.profile, self.env)
+        from support.config import read_sandbox_profiles
+        from support.sandboxes import Sandboxes, to_start
+
+        names = soak_packs(self.cfg)
+        starting = to_start(names, self.cfg.profile, self.env)
+        if starting:
+            self.sandbox = Sandboxes.start(starting, self.out / "sandbox" / f"session-{self.state.resumes}")
+            self.env.update(self.sandbox.profile_env(self.env))
+        running = read_sandbox_profiles(self.env) if self.env.get("E2ET_SANDBOX_PROFILE") else {}
+        self.sandbox_pids = tuple(int(pid) for v in running.values() if isinstance(v, dict)
+                                  for pid in [(v.get("sandbox") or {}).get("pid")] if pid)
+        self.faults.env = self.env
 
     def _stop_environment(self) -> None:
-        if self.faults is not None:
-            self.faults.close()
+        self.faults.close()
         if self.sandbox is not None:
             self.sandbox.stop()
 
     def _sample(self) -> dict[str, Any]:
-        return {"runner_rss": runner_rss(), "sandbox_rss": tree_rss(self.sandbox_pid)}
+        return {"runner_rss": runner_rss(), "sandbox_rss": sum(tree_rss(p) for p in self.sandbox_pids)}
 
     # -- cycles ------------------------------------------------------------------------------
     def _stop_reason(self, cycle: int) -> str | None:
@@ -164,14 +178,15 @@ class Soak:
         """Run and record one cycle; False when it was interrupted (then nothing is recorded)."""
         from support.run import new_run_id
         inj = plan_injection(cycle, self.cfg.inject_failure, self.cfg.inject_every, self.cfg.inject_at_phase,
-                             fault_catalog(), self.cfg.seed, self.cfg.inject_param)
+                             fault_catalog(self.cfg) if self.cfg.inject_failure else [], self.cfg.seed,
+                             self.cfg.inject_param)
         run_id = new_run_id()
         progress.update(cycle, f"running {run_id}" + (f" [inject {inj.fault}]" if inj else ""))
         whole_cycle = inj is not None and inj.phase is None
         try:
             if whole_cycle:
                 self.faults.enable(inj.fault, inj.param)
-            run = run_cycle(cycle, run_id, self.out, self.cfg.tags, {**self.env, **child_env(inj)},
+            run = run_cycle(cycle, run_id, self.out, self.cfg.tags, {**self.env, **child_env(inj, soak_packs(self.cfg))},
                             self.cfg.behave_args, self.cfg.cycle_timeout,
                             on_start=lambda p: setattr(self.signals, "child", p),
                             phase_fault=inj is not None and inj.phase is not None)
@@ -183,7 +198,7 @@ class Soak:
                                       and run.rc in (exitcodes.INTERRUPTED, exitcodes.TERMINATED)):
             return False          # cut short by us, whatever its exit code: --resume runs it again
         sample = self._sample()
-        leaked = orphans((self.sandbox_pid,) if self.sandbox_pid else ()) - known_orphans
+        leaked = orphans(self.sandbox_pids) - known_orphans
         sample["leaked"] = [{"pid": o.pid, "cmdline": o.cmdline} for o in sorted(leaked, key=lambda o: o.pid)]
         self.metrics.write_many(cycle_records(self.state.soak_id, run, inj, sample))
         self.state.add(CycleRecord(cycle, run_id, run.status, run.rc, run.duration_s,
@@ -202,7 +217,7 @@ class Soak:
         old = {s: signal.signal(s, self.signals.handler) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self._start_environment()
-            known = orphans((self.sandbox_pid,) if self.sandbox_pid else ())
+            known = orphans(self.sandbox_pids)
             self.state.samples.setdefault("start", {**self._sample(), "preexisting_orphans": len(known)})
             save_state(self.out, self.state)
             cycle = self.state.next_cycle

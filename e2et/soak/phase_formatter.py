@@ -16,6 +16,11 @@ from typing import Any
 from behave.formatter.base import Formatter
 
 
+def _all_packs() -> list[str]:
+    from support import packs
+    return list(packs.registry())
+
+
 class PhaseFaultFormatter(Formatter):
     name = "soak-phase-fault"
     description = "switch E2ET_SOAK_INJECT on during feature E2ET_SOAK_INJECT_PHASE"
@@ -32,8 +37,9 @@ class PhaseFaultFormatter(Formatter):
     def _switch(self, on: bool, feature: str) -> None:
         try:
             if self._control is None:
-                from .injection import fault_control
-                self._control = fault_control(os.environ.get("E2ET_PROFILE", "local"), os.environ)
+                from .injection import FaultSwitches
+                # the orchestrator passes the fault as ``pack:name``, so every registered pack may be asked
+                self._control = FaultSwitches(_all_packs(), os.environ.get("E2ET_PROFILE", "local"), os.environ)
             if on:
                 self._control.enable(self.fault, self.param)
             else:

@@ -1,9 +1,9 @@
 """Memory and leaked processes, sampled after every cycle.
 
 A soak is also a leak test: the runner (this process) and the sandbox (its whole process tree:
-services, broker, public poller) must stay flat, and no envoy or telegraf may outlive its run.
-A leaked one is reparented to init, so the rule is: an envoy/telegraf process with ppid 1, outside
-the sandbox's tree, that was not already there when the soak started (other people's runs on a
+services, broker, pollers) must stay flat, and no process a pack names in its ``leak_markers``
+may outlive its run. A leaked one is reparented to init, so the rule is: such a process with ppid 1,
+outside the sandboxes' trees, that was not already there when the soak started (other people's runs on a
 shared machine are not ours — the orchestrator diffs against the start snapshot).
 """
 from __future__ import annotations
@@ -13,25 +13,13 @@ from dataclasses import dataclass
 
 import psutil
 
-LEAK_MARKERS = ("sandbox.salus.envoy.cli", "telemetry-envoy", "telegraf")
+from support.processes import tree_rss  # noqa: F401 (re-exported for the soak)
 
 
-def tree_rss(pid: int | None) -> int:
-    """RSS bytes of a process and all its descendants; 0 when it is gone."""
-    if not pid:
-        return 0
-    try:
-        root = psutil.Process(pid)
-        procs = [root] + root.children(recursive=True)
-    except psutil.Error:
-        return 0
-    total = 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
+def leak_markers() -> tuple[str, ...]:
+    """What every registered pack says must not outlive a run (``Pack.leak_markers``)."""
+    from support import packs
+    return tuple(m for p in packs.registry().values() for m in p.leak_markers)
 
 
 def runner_rss() -> int:
@@ -48,11 +36,11 @@ class Orphan:
 
 def _is_agent(cmdline: list[str]) -> bool:
     text = " ".join(cmdline)
-    return any(m in text for m in LEAK_MARKERS)
+    return any(m in text for m in leak_markers())
 
 
 def orphans(exclude_trees: tuple[int, ...] = ()) -> set[Orphan]:
-    """envoy/telegraf processes adopted by init (ppid 1), outside the given process trees."""
+    """Leak-marked processes adopted by init (ppid 1), outside the given process trees."""
     kept: set[int] = set()
     for root in exclude_trees:
         try:

@@ -15,7 +15,7 @@ Feature: Agent installs
     Then the agent binary appears at the release's exact path in the envoy's data directory
     And the agent's current link points at that release version
 
-  @severity:minor @story:uninstall @known_issue
+  @severity:minor @story:uninstall @known_issue:uninstall-ignored
   Scenario: Deleting an install removes the agent from an attached envoy
     Given an envoy attached in this run's private zone for a new resource
     And the telegraf release is installed on that resource

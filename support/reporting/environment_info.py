@@ -73,31 +73,28 @@ def git_revision() -> str | None:
     return rev + ("-dirty" if dirty else "")
 
 
-def _endpoints(settings: Any) -> dict[str, str]:
-    data = settings.redacted_dict() if settings is not None else {}
-    out: dict[str, str] = {}
-    for key in ("identity", "public_api", "admin_api", "auth_service"):
-        if isinstance(data.get(key), dict) and data[key].get("url"):
-            out[f"endpoint.{key}"] = str(data[key]["url"])
-    if isinstance(data.get("ambassador"), dict):
-        out["endpoint.ambassador"] = str(data["ambassador"].get("address"))
-    if isinstance(data.get("kafka"), dict):
-        out["kafka.brokers"] = ",".join(data["kafka"].get("brokers") or [])
-        out["kafka.security_protocol"] = str(data["kafka"].get("security_protocol"))
-    if isinstance(data.get("events"), dict):
-        out["events.topic"] = str(data["events"].get("topic"))
-        out["events.format"] = str(data["events"].get("format"))
-    out["tenant"] = str((data.get("tenant") or {}).get("id"))
-    return out
+def snapshot(settings: Any, run_id: str | None, profile: str, chosen: list[Any] | None = None,
+             capabilities: dict[str, set[str]] | None = None) -> dict[str, str]:
+    """Flat key → value map of the run's environment (for environment.properties and summaries).
 
-
-def snapshot(settings: Any, run_id: str | None, profile: str) -> dict[str, str]:
-    """Flat key → value map of the run's environment (for environment.properties and summaries)."""
+    Each selected pack contributes its own facts (``Pack.environment``: endpoints, never secrets)
+    and capabilities; nothing here names a particular system.
+    """
     props = {"profile": profile, "run_id": run_id or "?", "git.revision": git_revision() or "?",
              "platform": f"{platform.system()} {platform.machine()}", "python.executable": sys.executable}
-    props.update(_endpoints(settings))
-    if settings is not None:
-        props["capabilities"] = ",".join(sorted(settings.capabilities()))
+    chosen = chosen or []
+    props["packs"] = ",".join(p.name for p in chosen) or "none"
+    for pack in chosen:
+        try:
+            section = settings.section(pack.name) if settings is not None else None
+        except KeyError:
+            continue
+        if section is None:
+            continue
+        props.update({k: str(v) for k, v in pack.environment(section).items()})
+        caps = (capabilities or {}).get(pack.name)
+        if caps is not None:
+            props[f"{pack.name}.capabilities"] = ",".join(sorted(caps))
     props.update({f"tool.{k}": v or "not found" for k, v in tools().items()})
     return props
 

@@ -15,6 +15,7 @@ import time
 import traceback
 from typing import Any, Callable, Iterator
 
+from .. import packs
 from . import capabilities, environment_info, evidence, history, labels
 from .paths import allure_results_dir, summary_dir
 from .summary import Summary, outcome_of
@@ -67,7 +68,9 @@ def before_all(context: Any) -> None:
     summary.phases["setup"] = round(_process_age(), 3)
     profile = getattr(settings, "profile", None) or os.environ.get("E2ET_PROFILE", "local")
     run = getattr(context, "run", None)
-    props = environment_info.snapshot(settings, getattr(run, "run_id", None), profile)
+    props = environment_info.snapshot(settings, getattr(run, "run_id", None), profile,
+                                      list(getattr(context, "packs", []) or []),
+                                      getattr(context, "capabilities", None))
     summary.environment = {k: redactor(context)(str(v)) for k, v in props.items()}
     try:
         results = allure_results_dir(context.config)
@@ -104,10 +107,12 @@ def before_scenario(context: Any, scenario: Any) -> None:
     if err is not None:
         raise HookError(f"before_feature failed: {type(err[0]).__name__}: {err[0]}") from err[0]
     settings = getattr(context, "settings", None)
-    if settings is not None and getattr(scenario, "status", None) is not None \
+    pack = packs.pack_of_tags(scenario.effective_tags)
+    caps = (getattr(context, "capabilities", None) or {}).get(pack.name) if pack is not None else None
+    if caps is not None and getattr(scenario, "status", None) is not None \
             and getattr(scenario.status, "name", "") != "skipped":
-        reason = capabilities.skip_reason(scenario.effective_tags, settings.capabilities(),
-                                          getattr(settings, "profile", "?"))
+        reason = capabilities.skip_reason(scenario.effective_tags, caps, getattr(settings, "profile", "?"),
+                                          pack.how_to_enable)
         if reason:
             scenario.skip(reason=reason)
 
@@ -140,7 +145,7 @@ def after_scenario(context: Any, scenario: Any, cleanup: Callable[[], None]) -> 
     skipped = status in ("skipped", "untested")
     made = 0
     if not skipped and (status != "passed" or os.environ.get("E2ET_EVIDENCE", "").lower() == "always"):
-        made = _attach_evidence(context, st.get("marks"))
+        made = _attach_evidence(context, st.get("marks"), scenario)
     if skipped and getattr(scenario, "skip_reason", None):
         _describe_skip(scenario)
     error: BaseException | None = None
@@ -169,17 +174,25 @@ def _describe_skip(scenario: Any) -> None:
         log.debug("skip reason not added to allure: %s", e)
 
 
-def _attach_evidence(context: Any, marks: Any) -> int:
+def _attach_evidence(context: Any, marks: Any, scenario: Any) -> int:
+    """Each world's evidence plus the log tails of the sandboxes involved (the scenario's pack and
+    every pack whose world the scenario touched)."""
     worlds = dict(getattr(context, "worlds", {}))
     settings = getattr(context, "settings", None)
-    try:
-        if worlds:
-            return evidence.attach_all(worlds, marks, settings)
-        sandbox = getattr(settings, "sandbox", None)
+    involved = set(worlds)
+    own = packs.pack_of_tags(scenario.effective_tags)
+    if own is not None:
+        involved.add(own.name)
+    logs: list[tuple[str, str]] = []
+    for name in sorted(involved):
+        try:
+            sandbox = getattr(settings.section(name), "sandbox", None) if settings is not None else None
+        except KeyError:
+            sandbox = None
         if sandbox is not None and sandbox.log_file:
-            evidence.allure_attach(redactor(context)(evidence._tail(sandbox.log_file, 300)), "sandbox log (tail)",
-                                   "text")
-            return 1
+            logs.append((name, sandbox.log_file))
+    try:
+        return evidence.attach_all(worlds, marks, logs, redactor(context))
     except Exception as e:  # noqa: BLE001 — evidence never replaces the real failure
         log.warning("attaching evidence failed: %s", e)
     return 0

@@ -9,43 +9,41 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-
-from ..envoy import EnvoyProcess
 from ..errors import WaitTimeout
-from ..http import ApiClient, ExchangeLog, Redactor
-from ..kafka import Expectation, TopicWatcher, normalise_event, normalise_umf
+from ..http import ApiClient
+from ..kafka import Expectation, TopicWatcher
 from ..net import TcpListener, closed_port, port_is_closed
 from ..run import CleanupStack, RunContext, new_run_id
-from .catalog import Catalog, best_release, platform_labels, semver_key  # noqa: F401 (re-exported)
+from ..waiting import poll
+from ..world import Attachment, BaseWorld
+from ..world import world_of as _world_of
+from . import events
+from .catalog import Catalog, best_release, platform_labels
+from .envoy import EnvoyProcess
 from .history import History
 from .identity import Identity
 from .installs import Installs
+from .janitor import Janitor
 from .monitors import Monitors
 from .policies import Policies
 from .resources import Resources
+from .settings import SalusSettings
 from .tasks import Tasks, failure_task
 from .tokens import EnvoyTokens
 from .zones import Zones
-from .janitor import Janitor
-from ..waiting import poll  # noqa: F401 (re-exported for steps)
 
 log = logging.getLogger("e2et.salus")
 T = TypeVar("T")
 
 
-def world_of(context: Any) -> "SalusWorld":
+def world_of(context: Any) -> SalusWorld:
     """The Salus world of this run (created on first use), bound to the current scenario."""
-    world = context.worlds.get("salus")
-    if world is None:
-        world = SalusWorld(context.settings, context.run, context.run_cleanup)
-        context.worlds["salus"] = world
-    world.bind_scenario(getattr(context, "scenario_cleanup", None))
-    return world
+    return _world_of(context, "salus")
 
 
 @dataclass
@@ -60,40 +58,32 @@ class Monitor:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class SalusWorld:
-    def __init__(self, settings: Any, run: RunContext, run_cleanup: CleanupStack | None = None) -> None:
-        self.settings = settings
-        self.run = run
+class SalusWorld(BaseWorld):
+    settings: SalusSettings
+
+    def __init__(self, settings: SalusSettings, run: RunContext, run_cleanup: CleanupStack | None = None) -> None:
+        super().__init__(settings, run, run_cleanup)
         self.tenant_id = settings.tenant.id
-        self.run_cleanup = run_cleanup if run_cleanup is not None else CleanupStack()
-        self._owns_cleanup = run_cleanup is None
-        self.scenario_cleanup: CleanupStack | None = None
-        self.redact = Redactor(settings.secrets())
-        self.exchanges = ExchangeLog(self.redact)
-        timeout = settings.http.timeout
+        timeout = run.http_timeout
         self.identity = Identity(str(settings.identity.url), timeout, self.exchanges)
         self.public = ApiClient(str(settings.public_api.url), timeout, self.exchanges,
-                                token=lambda: self.token("regular"), service="public API", setting="public_api.url")
+                                token=lambda: self.token("regular"), service="public API",
+                                setting="salus.public_api.url")
         self.admin = (ApiClient(str(settings.admin_api.url), timeout, self.exchanges,
-                                token=lambda: self.token("admin"), service="admin API", setting="admin_api.url")
-                      if "admin" in settings.capabilities() else None)
+                                token=lambda: self.token("admin"), service="admin API", setting="salus.admin_api.url")
+                      if settings.has_admin() and settings.admin_api else None)
         t = self.tenant_id
         self.catalog, self.installs = Catalog(self.public, t), Installs(self.public, t)
         self.zones, self.resources = Zones(self.public, t, self.admin), Resources(self.public, t)
         self.monitors, self.tasks = Monitors(self.public, t), Tasks(self.public, t)
         self.tokens, self.history = EnvoyTokens(self.public, t), History(self.public, t)
         self.policies = Policies(self.admin) if self.admin else None
-        self._cache: dict[str, Any] = {}
-        self._lock = threading.RLock()
         self.envoys: list[EnvoyProcess] = []
         self.watchers: list[TopicWatcher] = []
 
     # ------------------------------------------------------------------ scoping
-    def bind_scenario(self, stack: CleanupStack | None) -> None:
-        self.scenario_cleanup = stack
-
     def _scenario(self, name: str, action: Callable[[], object]) -> None:
-        (self.scenario_cleanup if self.scenario_cleanup is not None else self.run_cleanup).push(name, action)
+        self.on_scenario(name, action)
 
     def _delete_named(self, items: Callable[[], list[dict[str, Any]]], matches: Callable[[dict[str, Any]], bool],
                       delete: Callable[[str], None], key: str = "id") -> Callable[[], None]:
@@ -106,14 +96,10 @@ class SalusWorld:
         return run
 
     def _once(self, key: str, make: Callable[[], T]) -> T:
-        with self._lock:
-            if key not in self._cache:
-                self._cache[key] = make()
-            return self._cache[key]
+        return self.once(key, make)
 
     def close(self) -> None:
-        if self._owns_cleanup:
-            self.run_cleanup.run()
+        super().close()
         for w in self.watchers:
             w.close()
         for envoy in self.envoys:
@@ -121,6 +107,22 @@ class SalusWorld:
         for c in (self.public, self.admin, self.identity.api):
             if c is not None:
                 c.close()
+
+    # ------------------------------------------------------------------ evidence
+    def mark(self) -> Any:
+        return (super().mark(), len(self.watchers), len(self.envoys))
+
+    def evidence(self, mark: Any) -> list[Attachment]:
+        http_mark, n_watch, n_env = mark if isinstance(mark, tuple) else (None, 0, 0)
+        out = super().evidence(http_mark)
+        from .evidence import envoy_evidence, watcher_evidence
+        for w in self.watchers[n_watch:]:
+            out.append(watcher_evidence(w, self.tenant_id))
+        # envoys started in this scenario, plus earlier (run-scoped) ones still running that it may have used
+        used = self.envoys[n_env:] + [e for e in self.envoys[:n_env] if e.alive()]
+        for envoy in used:
+            out += envoy_evidence(envoy)
+        return out
 
     # ------------------------------------------------------------------ identity
     def token(self, who: str) -> str:
@@ -206,13 +208,7 @@ class SalusWorld:
 
     # ------------------------------------------------------------------ Kafka
     def watch(self, kind: str) -> TopicWatcher:
-        s = self.settings
-        if kind == "events":
-            w = TopicWatcher(s, s.events.topic, self.tenant_id, normalise_event(s.events.format))
-        elif kind == "metrics":
-            w = TopicWatcher(s, s.topics.metrics, self.tenant_id, normalise_umf)
-        else:
-            w = TopicWatcher(s, s.topics.attaches, self.tenant_id)
+        w = events.watcher(self.settings, kind, self.tenant_id, connect_timeout=self.run.http_timeout)
         w.start()
         self.watchers.append(w)
         self._scenario(f"close {kind} watcher", w.close)

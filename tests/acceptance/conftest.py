@@ -8,7 +8,7 @@ import httpx
 import pytest
 import yaml
 
-from sandbox.launcher import SandboxHandle, start_sandbox
+from support.sandboxes import SandboxHandle, start_sandbox
 
 
 @pytest.fixture(scope="session")

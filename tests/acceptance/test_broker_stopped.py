@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pytest
 
-from sandbox.launcher import SandboxHandle, start_sandbox
+from support.sandboxes import SandboxHandle, start_sandbox
 from support.run import new_run_id
 from tests.isolation.tenant import world_for
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sandbox.launcher import start_sandbox
+from support.sandboxes import start_sandbox
 
 from .behave_runner import run_behave
 

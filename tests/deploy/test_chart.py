@@ -219,8 +219,8 @@ def test_rendered_profile_is_one_e2et_accepts(env, tmp_path):
     settings = load_settings(None, env={"E2ET_PROFILE": env, "E2ET_CONFIG": str(path),
                                         "E2ET_REGULAR_API_KEY": CANARY})
     assert settings.profile == env
-    assert settings.kafka.security_protocol == "SSL"
-    assert settings.envoy.executable == "/usr/local/bin/telemetry-envoy"
+    assert settings.salus.kafka.security_protocol == "SSL"
+    assert settings.salus.envoy.executable == "/usr/local/bin/telemetry-envoy"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -7,6 +7,7 @@ import pytest
 
 from support.config import load_settings
 from support.errors import ConfigError
+from support.salus.pack import PACK
 
 from .conftest import write_yaml
 
@@ -15,11 +16,11 @@ KEY = {"E2ET_REGULAR_API_KEY": "regular-api-key-123"}
 
 def test_local_profile_reads_sandbox_file_with_inline_secrets(sandbox_profile: Path) -> None:
     s = load_settings(None, {"E2ET_SANDBOX_PROFILE": str(sandbox_profile)})
-    assert s.profile == "local" and s.tenant.id == "123456"
-    assert s.regular.api_key.get_secret_value() == "regular-secret-key"
-    assert {"admin", "public_zone", "faults"} <= s.capabilities()
-    assert "kafka_tls" not in s.capabilities()
-    assert s.public_api.url.endswith("/v1.0/")
+    assert s.profile == "local" and s.salus.tenant.id == "123456"
+    assert s.salus.regular.api_key.get_secret_value() == "regular-secret-key"
+    assert {"admin", "public_zone", "faults"} <= PACK.capabilities(s.salus)
+    assert "kafka_tls" not in PACK.capabilities(s.salus)
+    assert s.salus.public_api.url.endswith("/v1.0/")
 
 
 def test_local_without_sandbox_explains_how() -> None:
@@ -30,11 +31,11 @@ def test_local_without_sandbox_explains_how() -> None:
 @pytest.mark.parametrize("name", ["dev", "staging", "prod"])
 def test_real_profiles_load_with_key_from_env(name: str) -> None:
     s = load_settings(name, {**KEY, "E2ET_TENANT_ID": "654321"})
-    assert s.profile == name and s.tenant.id == "654321"
-    assert s.identity.url == "https://identity.api.rackspacecloud.com/v2.0/"
-    assert s.public_api.url.startswith("https://") and s.public_api.url.endswith("/v1.0/")
-    assert "kafka_tls" in s.capabilities()
-    assert "admin" not in s.capabilities()          # no admin secret given
+    assert s.profile == name and s.salus.tenant.id == "654321"
+    assert s.salus.identity.url == "https://identity.api.rackspacecloud.com/v2.0/"
+    assert s.salus.public_api.url.startswith("https://") and s.salus.public_api.url.endswith("/v1.0/")
+    assert "kafka_tls" in PACK.capabilities(s.salus)
+    assert "admin" not in PACK.capabilities(s.salus)          # no admin secret given
 
 
 def test_real_profile_needs_regular_key() -> None:
@@ -54,8 +55,8 @@ def test_nested_env_overrides(tmp_path: Path, real_profile_data: dict) -> None:
                                  "E2ET_EVENTS__FORMAT": "kapacitor", "E2ET_EVENTS__TOPIC": "alerts",
                                  "E2ET_KAFKA__BROKERS": "a:1,b:2",
                                  "E2ET_TENANT__DEDICATED": "false", "E2ET_HTTP__TIMEOUT": "2s"})
-    assert s.events.timeout == 60 and s.events.format == "kapacitor"
-    assert s.kafka.brokers == ["a:1", "b:2"] and s.tenant.dedicated is False and s.http.timeout == 2
+    assert s.salus.events.timeout == 60 and s.salus.events.format == "kapacitor"
+    assert s.salus.kafka.brokers == ["a:1", "b:2"] and s.salus.tenant.dedicated is False and s.http.timeout == 2
 
 
 def test_go_keys_flat_in_yaml(tmp_path: Path) -> None:
@@ -67,14 +68,14 @@ def test_go_keys_flat_in_yaml(tmp_path: Path) -> None:
         "key.file": "k.pem", "ca.file": "ca.pem", "envoy.tarball.linux": "http://d/e.tgz",
         "envoy.tarball.darwin": "http://d/m.tgz", "telegraf.version": "1.13.2"})
     s = load_settings("x", {**KEY, "E2ET_CONFIG": str(cfg)})
-    assert (s.tenant.id, s.regular.username, s.admin.username) == ("777", "u1", "adm")
-    assert s.public_api.url == "http://p:1/v1.0/" and s.admin_api.url == "http://a:1/"
-    assert s.auth_service.url == "http://au:1/" and s.ambassador.address == "amb:6565"
-    assert s.kafka.brokers == ["k1:9093", "k2:9093"] and s.kafka.security_protocol == "SSL"
-    assert s.kafka.ssl_certfile == "/certs/c.pem" and s.kafka.ssl_cafile == "/certs/ca.pem"
-    assert s.events.topic == "salus.events.json" and s.events.timeout == 300
-    assert s.events.format == "kapacitor"          # Go-e2et's topic carries Kapacitor alerts
-    assert s.envoy.tarball_url_linux == "http://d/e.tgz" and s.agent_release.version == "1.13.2"
+    assert (s.salus.tenant.id, s.salus.regular.username, s.salus.admin.username) == ("777", "u1", "adm")
+    assert s.salus.public_api.url == "http://p:1/v1.0/" and s.salus.admin_api.url == "http://a:1/"
+    assert s.salus.auth_service.url == "http://au:1/" and s.salus.ambassador.address == "amb:6565"
+    assert s.salus.kafka.brokers == ["k1:9093", "k2:9093"] and s.salus.kafka.security_protocol == "SSL"
+    assert s.salus.kafka.ssl_certfile == "/certs/c.pem" and s.salus.kafka.ssl_cafile == "/certs/ca.pem"
+    assert s.salus.events.topic == "salus.events.json" and s.salus.events.timeout == 300
+    assert s.salus.events.format == "kapacitor"          # Go-e2et's topic carries Kapacitor alerts
+    assert s.salus.envoy.tarball_url_linux == "http://d/e.tgz" and s.salus.agent_release.version == "1.13.2"
 
 
 @pytest.mark.parametrize(("topic", "era"), [("salus.state-change-events.json", "state-change"),
@@ -83,7 +84,7 @@ def test_go_keys_flat_in_yaml(tmp_path: Path) -> None:
 def test_event_format_follows_a_known_era_topic(tmp_path: Path, real_profile_data: dict, topic: str,
                                                 era: str) -> None:
     cfg = write_yaml(tmp_path / "c.yaml", {**real_profile_data, "events": {"topic": topic}})
-    assert load_settings("custom", {**KEY, "E2ET_CONFIG": str(cfg)}).events.format == era
+    assert load_settings("custom", {**KEY, "E2ET_CONFIG": str(cfg)}).salus.events.format == era
 
 
 def test_event_format_contradicting_its_era_topic_is_refused(tmp_path: Path, real_profile_data: dict) -> None:
@@ -109,9 +110,9 @@ event: {topic: t, timeout: 30s}
 envoy: {tarball: {linux: "http://d/e.tgz"}}
 """)
     s = load_settings("x", {**KEY, "E2ET_CONFIG": str(cfg)})
-    assert s.tenant.id == "778" and s.admin.username == "adm2" and s.admin_api.url == "http://a:1/"
-    assert s.events.timeout == 30 and s.kafka.security_protocol == "PLAINTEXT"
-    assert s.envoy.tarball_url_linux == "http://d/e.tgz"
+    assert s.salus.tenant.id == "778" and s.salus.admin.username == "adm2" and s.salus.admin_api.url == "http://a:1/"
+    assert s.salus.events.timeout == 30 and s.salus.kafka.security_protocol == "PLAINTEXT"
+    assert s.salus.envoy.tarball_url_linux == "http://d/e.tgz"
 
 
 def test_go_env_names_override(tmp_path: Path, real_profile_data: dict) -> None:
@@ -121,10 +122,10 @@ def test_go_env_names_override(tmp_path: Path, real_profile_data: dict) -> None:
                                  "E2ET_ADMIN_API_KEY": "ak-0002", "E2ET_ADMIN_PASSWORD": "pw-0003",
                                  "E2ET_EVENT_TIMEOUT": "1m", "E2ET_KAFKA_BROKERS": "x:1,y:2",
                                  "E2ET_ENVOY_TARBALL_LINUX": "http://t/e.tgz"})
-    assert s.public_api.url == "http://p:9/v1.0/" and s.tenant.id == "999" and s.events.timeout == 60
-    assert s.kafka.brokers == ["x:1", "y:2"] and s.envoy.tarball_url_linux == "http://t/e.tgz"
+    assert s.salus.public_api.url == "http://p:9/v1.0/" and s.salus.tenant.id == "999" and s.salus.events.timeout == 60
+    assert s.salus.kafka.brokers == ["x:1", "y:2"] and s.salus.envoy.tarball_url_linux == "http://t/e.tgz"
     assert sorted(s.secrets()) == ["ak-0002", "pw-0003", "rk-0001"]
-    assert "admin" in s.capabilities()
+    assert "admin" in PACK.capabilities(s.salus)
 
 
 def test_secret_files(tmp_path: Path, real_profile_data: dict) -> None:
@@ -133,8 +134,8 @@ def test_secret_files(tmp_path: Path, real_profile_data: dict) -> None:
     real_profile_data["regular"]["api_key_file"] = str(tmp_path / "key")
     cfg = write_yaml(tmp_path / "c.yaml", real_profile_data)
     s = load_settings("custom", {"E2ET_CONFIG": str(cfg), "E2ET_ADMIN__PASSWORD_FILE": str(tmp_path / "pw")})
-    assert s.regular.api_key.get_secret_value() == "from-a-file-1"
-    assert s.admin.password.get_secret_value() == "pw-from-file"
+    assert s.salus.regular.api_key.get_secret_value() == "from-a-file-1"
+    assert s.salus.admin.password.get_secret_value() == "pw-from-file"
 
 
 def test_literal_secret_in_real_profile_is_refused(tmp_path: Path, real_profile_data: dict) -> None:
@@ -196,7 +197,7 @@ def test_sasl_needs_password(tmp_path: Path, real_profile_data: dict) -> None:
     with pytest.raises(ConfigError, match="E2ET_KAFKA__SASL_PASSWORD"):
         load_settings("custom", env)
     s = load_settings("custom", {**env, "E2ET_KAFKA__SASL_PASSWORD": "sasl-pw-1"})
-    assert "kafka_sasl" in s.capabilities() and "sasl-pw-1" in s.secrets()
+    assert "kafka_sasl" in PACK.capabilities(s.salus) and "sasl-pw-1" in s.secrets()
 
 
 def test_secrets_never_in_redacted_dict_or_repr(sandbox_profile: Path) -> None:
@@ -207,4 +208,4 @@ def test_secrets_never_in_redacted_dict_or_repr(sandbox_profile: Path) -> None:
     for secret in ("regular-secret-key", "admin-secret-pw", "sasl-secret-9"):
         assert secret not in dumped
         assert secret in s.secrets()
-    assert s.redacted_dict()["regular"]["api_key"] == "***"
+    assert s.redacted_dict()["salus"]["regular"]["api_key"] == "***"

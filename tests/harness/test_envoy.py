@@ -11,8 +11,10 @@ import psutil
 import pytest
 import yaml
 
-from support.config import Settings, load_settings
-from support.envoy import EnvoyProcess, envoy_command, wait_gone
+from support.config import load_settings
+from support.salus.settings import SalusSettings
+from support.processes import wait_gone
+from support.salus.envoy import EnvoyProcess, envoy_command
 from support.errors import ConfigError
 from support.run import CleanupStack, RunContext
 
@@ -36,10 +38,10 @@ FAKE_ENVOY = textwrap.dedent("""\
 """)
 
 
-def _settings(tmp_path: Path, **envoy: object) -> Settings:
+def _settings(tmp_path: Path, **envoy: object) -> SalusSettings:
     data = {**SANDBOX_PROFILE, "envoy": {**envoy, "extra_config": {"agents": {"terminationTimeout": "1s"}}}}
     path = write_yaml(tmp_path / "profile.yaml", data)
-    return load_settings("local", {"E2ET_SANDBOX_PROFILE": str(path)})
+    return load_settings("local", {"E2ET_SANDBOX_PROFILE": str(path)}).salus
 
 
 @pytest.fixture

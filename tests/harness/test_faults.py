@@ -9,7 +9,7 @@ import pytest
 
 from support.config import load_settings
 from support.errors import ConfigError
-from support.salus.faults import FaultControl
+from support.salus.pack import PACK
 
 
 def test_fault_control_signs_in_as_admin_and_uses_documented_paths(sandbox_profile: Path) -> None:
@@ -25,7 +25,7 @@ def test_fault_control_signs_in_as_admin_and_uses_documented_paths(sandbox_profi
         seen.append(f"{req.method} {req.url.path} {req.content.decode()}")
         return httpx.Response(200, json={"active": {"route-500": "zones"}, "catalog": {}})
 
-    control = FaultControl.from_settings(settings, transport=httpx.MockTransport(handler))
+    control = PACK.fault_control(settings.salus, transport=httpx.MockTransport(handler))
     control.enable("route-500", "zones")
     control.disable("route-500")
     control.clear()
@@ -36,6 +36,6 @@ def test_fault_control_signs_in_as_admin_and_uses_documented_paths(sandbox_profi
 
 
 def test_fault_control_outside_the_sandbox_is_a_config_error() -> None:
-    settings = load_settings("dev", {"E2ET_REGULAR_API_KEY": "k-123"})
+    settings = load_settings("dev", {"E2ET_REGULAR_API_KEY": "k-123", "E2ET_ADMIN_PASSWORD": "pw-12345"})
     with pytest.raises(ConfigError, match="sandbox.control_url"):
-        FaultControl.from_settings(settings)
+        PACK.fault_control(settings.salus)

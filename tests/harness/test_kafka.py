@@ -1,4 +1,4 @@
-"""EventWatcher against a real Tansu broker (memory storage, 3 partitions, no consumer groups)."""
+"""TopicWatcher (with Salus's message views) against a real Tansu broker (memory storage, 3 partitions, no consumer groups)."""
 from __future__ import annotations
 
 import json
@@ -10,9 +10,11 @@ from typing import Any, Iterator
 import pytest
 from hamcrest import has_entries
 
-from support.config import Settings, load_settings
+from support.config import load_settings
 from support.errors import InfrastructureError, WaitTimeout
-from support.kafka import EventWatcher, MetricWatcher, expect
+from support.kafka import TopicWatcher, expect
+from support.salus import events
+from support.salus.settings import SalusSettings as Settings
 from support.net import closed_port, free_port, port_is_closed
 
 from .conftest import write_yaml, SANDBOX_PROFILE
@@ -67,8 +69,11 @@ def broker() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def settings(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     path = write_yaml(tmp_path_factory.mktemp("k") / "profile.yaml", SANDBOX_PROFILE)
-    return load_settings("local", {"E2ET_SANDBOX_PROFILE": str(path), "E2ET_KAFKA_BROKERS": broker,
-                                   "E2ET_HTTP__TIMEOUT": "2"})
+    return load_settings("local", {"E2ET_SANDBOX_PROFILE": str(path), "E2ET_KAFKA_BROKERS": broker}).salus
+
+
+def event_watcher(settings: Settings, tenant: str | None = None) -> TopicWatcher:
+    return events.watcher(settings, "events", tenant, connect_timeout=2)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +98,7 @@ def send(producer: Any, value: bytes, partition: int, **kw: Any) -> None:
 def test_events_before_start_are_not_matched(settings: Settings, producer: Any) -> None:
     for p in range(3):
         send(producer, notification(TENANT, "r-before", "CRITICAL"), p)
-    with EventWatcher.for_events(settings, TENANT) as w:
+    with event_watcher(settings, TENANT) as w:
         with pytest.raises(WaitTimeout) as e:
             w.wait_for(expect(tenantId=TENANT, resourceId="r-before"), timeout=0.8)
     assert "r-before" not in str(e.value).split("\n", 1)[1]      # not even seen as a near-miss
@@ -101,7 +106,7 @@ def test_events_before_start_are_not_matched(settings: Settings, producer: Any) 
 
 def test_backdated_records_are_ignored(settings: Settings, producer: Any) -> None:
     """What Tansu's end_offsets quirk can re-deliver: records stamped before start() (minus 2 s)."""
-    w = EventWatcher.for_events(settings, TENANT).start()
+    w = event_watcher(settings, TENANT).start()
     try:
         send(producer, notification(TENANT, "r-old", "CRITICAL"), 1, timestamp_ms=int(time.time() * 1000) - 10_000)
         with pytest.raises(WaitTimeout):
@@ -114,7 +119,7 @@ def test_backdated_records_are_ignored(settings: Settings, producer: Any) -> Non
 def test_without_guard_backdated_records_count(settings: Settings, producer: Any) -> None:
     """Real brokers: end offsets are exact, so a producer clock behind ours must not hide an event."""
     real = settings.model_copy(update={"kafka": settings.kafka.model_copy(update={"stale_record_guard": None})})
-    with EventWatcher.for_events(real, TENANT) as w:
+    with event_watcher(real, TENANT) as w:
         send(producer, notification(TENANT, "r-skewed", "CRITICAL"), 2, timestamp_ms=int(time.time() * 1000) - 10_000)
         assert w.wait_for(expect(resourceId="r-skewed"), timeout=5)["resourceId"] == "r-skewed"
         assert w.stats.too_old == 0
@@ -122,7 +127,7 @@ def test_without_guard_backdated_records_count(settings: Settings, producer: Any
 
 @pytest.mark.parametrize("partition", [0, 1, 2])
 def test_match_on_any_partition_is_found_fast(settings: Settings, producer: Any, partition: int) -> None:
-    w = EventWatcher.for_events(settings, TENANT).start()
+    w = event_watcher(settings, TENANT).start()
     try:
         assert sorted(w.stats.start_offsets) == [0, 1, 2]
         producer.send(TOPIC, value=b"not json", partition=(partition + 1) % 3)
@@ -138,7 +143,7 @@ def test_match_on_any_partition_is_found_fast(settings: Settings, producer: Any,
 
 
 def test_timeout_reports_near_misses_but_never_other_tenants(settings: Settings, producer: Any) -> None:
-    w = EventWatcher.for_events(settings).start()         # no tenant pre-filter: report must still hide others
+    w = event_watcher(settings).start()         # no tenant pre-filter: report must still hide others
     try:
         send(producer, notification(TENANT, "r-miss", "OK"), 0)
         send(producer, notification(TENANT, "r-unrelated", "OK"), 1)
@@ -157,26 +162,26 @@ def test_timeout_reports_near_misses_but_never_other_tenants(settings: Settings,
         w.close()
 
 
-def test_bare_matcher_and_wait_for_event(settings: Settings, producer: Any) -> None:
-    w = EventWatcher.for_events(settings).start()
+def test_bare_matcher_and_expectation(settings: Settings, producer: Any) -> None:
+    w = event_watcher(settings).start()
     try:
         send(producer, notification(TENANT, "r-m", "WARNING"), 2)
         assert w.wait_for(has_entries(resourceId="r-m", state="WARNING"), 5, "warning")["tenantId"] == TENANT
         send(producer, notification(TENANT, "r-e", "CRITICAL"), 0)
-        assert w.wait_for_event(tenant_id=TENANT, resource_id="r-e", state="CRITICAL", timeout=5)["taskId"] == "t1"
+        assert w.wait_for(expect(tenantId=TENANT, resourceId="r-e", state="CRITICAL"), 5)["taskId"] == "t1"
     finally:
         w.close()
 
 
 def test_metric_watcher_flattens_umf(settings: Settings, producer: Any) -> None:
-    w = MetricWatcher(settings, TENANT).start()
+    w = events.watcher(settings, "metrics", TENANT, connect_timeout=2).start()
     try:
         umf = {"tenantId": TENANT, "systemMetadata": {"resource_id": "r-umf", "envoy_id": "e1"},
                "deviceMetadata": {"agent_discovered_os": "linux"},
                "metrics": [{"group": "presence_monitor", "name": "connected", "int": "1"}]}
         producer.send("telemetry.metrics.json", value=json.dumps(umf).encode(), partition=1)
         producer.flush()
-        got = w.wait_for_metric("r-umf", "presence_monitor", "connected", value=1, timeout=5)
+        got = events.wait_for_metric(w, "r-umf", "presence_monitor", "connected", value=1, timeout=5)
         assert got["envoyId"] == "e1" and got["int"] == "1" and got["labels"]["agent_discovered_os"] == "linux"
     finally:
         w.close()
@@ -184,11 +189,11 @@ def test_metric_watcher_flattens_umf(settings: Settings, producer: Any) -> None:
 
 def test_unknown_topic_and_unreachable_broker_are_infrastructure(settings: Settings, tmp_path: Path) -> None:
     with pytest.raises(InfrastructureError, match="topic nope not found"):
-        EventWatcher(settings, "nope").start()
+        TopicWatcher(settings.kafka, "nope", connect_timeout=2).start()
     dead = settings.model_copy(update={"kafka": settings.kafka.model_copy(
         update={"brokers": [f"127.0.0.1:{closed_port()}"]})})
     t0 = time.monotonic()
     with pytest.raises(InfrastructureError) as e:
-        EventWatcher.for_events(dead).start()
+        event_watcher(dead).start()
     assert "unreachable" in str(e.value) and "kafka.brokers" in str(e.value) and "\n" not in str(e.value)
     assert time.monotonic() - t0 < 8

@@ -1,7 +1,7 @@
 """Each era's event and the UMF metric flattened to the one view the matchers use (no broker)."""
 from __future__ import annotations
 
-from support.kafka import normalise_event, normalise_umf
+from support.salus.events import normalise_event, normalise_umf
 
 
 def _umf(tenant: str, device: str, system: dict[str, str] | None = None) -> dict:

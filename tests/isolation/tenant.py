@@ -16,7 +16,7 @@ from support.salus.world import SalusWorld
 
 def world_for(profile_file: Path) -> SalusWorld:
     os.environ["E2ET_SANDBOX_PROFILE"] = str(profile_file)
-    return SalusWorld(load_settings("local"), RunContext())
+    return SalusWorld(load_settings("local", packs=["salus"]).salus, RunContext())
 
 
 def objects_of_run(world: SalusWorld, run_id: str) -> dict[str, list[str]]:

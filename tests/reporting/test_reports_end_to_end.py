@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sandbox.launcher import start_sandbox
+from support.sandboxes import start_sandbox
 from support.reporting.environment_info import ALLURE_CLI, chromium_binary
 from support.reporting.scan import scan_text, scan_tree
 from tests.acceptance.conftest import FaultSwitch
@@ -80,7 +80,7 @@ def test_run_produces_allure_junit_and_summaries(report_run):
                if json.loads(f.read_text())["name"] == TCP)
     names = [a["name"] for a in tcp["attachments"]]
     assert any("curl" in n for n in names) and any("Kafka scan window" in n for n in names)
-    assert any("envoy log" in n for n in names) and "sandbox log (tail)" in names
+    assert any("envoy log" in n for n in names) and "salus: sandbox log (tail)" in names
 
 
 @pytest.mark.acceptance

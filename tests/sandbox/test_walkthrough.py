@@ -16,7 +16,7 @@ import psutil
 import yaml
 from kafka import KafkaConsumer, TopicPartition
 
-from sandbox.launcher import start_sandbox
+from support.sandboxes import start_sandbox
 from support.waiting import poll
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tarfile
 import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-import psutil
 import yaml
 
-from .errors import ConfigError
-
-
-def _free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+from ..errors import ConfigError, InfrastructureError
+from ..net import free_port
+from ..processes import stop_tree
 
 
 def envoy_command(settings: Any, workdir: Path) -> list[str]:
@@ -49,7 +41,6 @@ def envoy_command(settings: Any, workdir: Path) -> list[str]:
             with urllib.request.urlopen(url, timeout=60) as resp, open(tarball, "wb") as out:
                 shutil.copyfileobj(resp, out)
         except OSError as e:
-            from .errors import InfrastructureError
             raise InfrastructureError(f"envoy tarball {url} could not be downloaded ({e}): check "
                                       "envoy.tarball_url_linux / the network") from None
         with tarfile.open(tarball) as tar:
@@ -87,7 +78,7 @@ class EnvoyProcess:
         self._auth_token = auth_token
         self.labels = labels or {}
         self.keep_alive = keep_alive
-        self.ingest_bind = f"127.0.0.1:{_free_port()}"
+        self.ingest_bind = f"127.0.0.1:{free_port()}"
         self.proc: subprocess.Popen | None = None
         self._log: Any = None
         self._pgid: int | None = None
@@ -117,7 +108,7 @@ class EnvoyProcess:
         cmd = envoy_command(self.settings, self.workdir) + ["run", f"--config={self.config_path}"]
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]))
+                                     start_new_session=True, cwd=str(Path(__file__).resolve().parents[2]))
         self._pgid = self.proc.pid          # start_new_session: the child leads its own group
         return self
 
@@ -129,33 +120,14 @@ class EnvoyProcess:
         return self.proc.pid if self.proc else None
 
     def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM the group, wait, SIGKILL the group, then kill any descendant that escaped it.
+        """Stop the envoy's whole tree (its process group and any agent that escaped it).
 
         Idempotent and thread-safe (cleanup stacks and signal paths may both call it).
         """
         with self._stop_lock:
-            proc, pgid = self.proc, self._pgid
-            if proc is None:
+            if self.proc is None or self._pgid is None:
                 return
-            stray = _family(proc.pid, pgid)
-            if proc.poll() is None:
-                _killpg(pgid, signal.SIGTERM)
-                try:
-                    proc.wait(grace)
-                except subprocess.TimeoutExpired:
-                    pass
-            _killpg(pgid, signal.SIGKILL)
-            try:
-                proc.wait(3)
-            except subprocess.TimeoutExpired:
-                pass
-            stray = {p.pid: p for p in stray + _family(proc.pid, pgid)}.values()
-            for p in stray:
-                try:
-                    p.kill()
-                except psutil.Error:
-                    pass
-            psutil.wait_procs(list(stray), timeout=2)
+            stop_tree(self.proc, grace, pgid=self._pgid)
             if self._log:
                 self._log.close()
                 self._log = None
@@ -187,48 +159,3 @@ def _deep_update(base: dict[str, Any], extra: dict[str, Any]) -> None:
             _deep_update(base[k], v)
         else:
             base[k] = v
-
-
-def _killpg(pgid: int | None, sig: int) -> None:
-    if pgid is None:
-        return
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _family(pid: int, pgid: int | None) -> list[psutil.Process]:
-    """Descendants of ``pid`` plus every live process still in its group (even re-parented ones)."""
-    found: dict[int, psutil.Process] = {}
-    try:
-        for p in psutil.Process(pid).children(recursive=True):
-            found[p.pid] = p
-    except psutil.Error:
-        pass
-    if pgid is not None:
-        for p in psutil.process_iter():
-            try:
-                if p.pid != os.getpid() and os.getpgid(p.pid) == pgid:
-                    found[p.pid] = p
-            except (ProcessLookupError, PermissionError, psutil.Error, OSError):
-                continue
-    return [p for p in found.values() if p.pid != pid]
-
-
-def wait_gone(pids: list[int], timeout: float = 5.0) -> list[int]:
-    """The pids still alive (not zombies) after ``timeout``: for tests and stop evidence."""
-    deadline = time.monotonic() + timeout
-    alive = list(pids)
-    while alive and time.monotonic() < deadline:
-        alive = [p for p in alive if _alive(p)]
-        if alive:
-            threading.Event().wait(0.05)
-    return alive
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
