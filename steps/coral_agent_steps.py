@@ -126,7 +126,7 @@ def step_stop_second(context):
     w = world_of(context)
     name = w.live_agents()[1]
     last = w.wait_healthy([name], timeout=30)[w.agent_id(name)].last_seen
-    w.hold_agents(context.scenario_cleanup, [name])
+    w.hold_agents([name])
     state(context).update(stopped=name, stopped_at=time.time(), last_before=last)
 
 
@@ -158,7 +158,7 @@ def step_unhealthy(context):
 @when("the colony is killed")
 def step_kill_colony(context):
     w = world_of(context)
-    w.fault(context.scenario_cleanup, "colony_killed")
+    w.fault("colony_killed")
     state(context)["killed_at"] = time.monotonic()
 
 
@@ -208,7 +208,7 @@ def step_reconnected(context):
 @given("discovery is stopped")
 def step_discovery_down(context):
     w = world_of(context)
-    w.fault(context.scenario_cleanup, "discovery_stopped")
+    w.fault("discovery_stopped")
     poll(lambda: _discovery_down(w), 10, "discovery refusing connections", lambda: "discovery still answered")
 
 
@@ -226,7 +226,7 @@ def step_spare_starts(context):
     spare = next((a.name for a in w.settings.agents if a.spare), None)
     assert spare, "the profile has no spare agent host (coral.agents[].spare)"
     w.release_agents([spare])
-    context.scenario_cleanup.push(f"hold {spare} again", lambda: w.set_held(sorted(set(w.held_agents()) | {spare})))
+    w.on_scenario(f"hold {spare} again", lambda: w.set_held(sorted(set(w.held_agents()) | {spare})))
     state(context).update(spare=spare, spare_started=time.monotonic())
 
 

@@ -163,7 +163,7 @@ def step_note(context):
 def step_restart_agent(context):
     w = world_of(context)
     name = w.live_agents()[0]
-    w.hold_agents(context.scenario_cleanup, [name])
+    w.hold_agents([name])
     restarted_at = time.time()
     w.release_agents([name])
     state(context).update(restarted=name, restarted_at=restarted_at)

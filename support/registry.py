@@ -2,4 +2,5 @@
 
 PACK_MODULES: tuple[str, ...] = (
     "support.salus.pack",
+    "support.coral.pack",
 )

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -116,16 +117,30 @@ async def serve(sandbox: Any, args: argparse.Namespace, stop: asyncio.Event) -> 
     await runner.cleanup()
 
 
+def unavailable(args: argparse.Namespace, problem: str) -> int:
+    """This machine cannot host the mesh: say so in the profile (every @coral scenario then skips with
+    the reason, never red) and idle until stopped. Nothing is created."""
+    print(f"e2et coral sandbox: cannot run here: {problem}; the profile marks Coral unavailable", file=sys.stderr)
+    write_profile(Path(args.profile_out), {"coral": {"unavailable": problem, "implementation": "none",
+                                                     "sandbox": {"pid": os.getpid(), "log_file": args.log_file}}})
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    parent = os.getppid()
+    while not stop.wait(0.5) and os.getppid() == parent:
+        pass
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    from .config import ConfigError, SandboxConfig, preflight
+    from .config import ConfigError, SandboxConfig, host_problem
     from .faults import UnknownFault, parse_cli
     try:
         cfg = SandboxConfig.load(args.config)
         if args.data_dir:
             cfg.data_dir = Path(args.data_dir)
         initial = dict(parse_cli(item) for item in args.fault)
-        preflight()
     except (ConfigError, UnknownFault) as e:
         print(f"e2et coral sandbox: {e}", file=sys.stderr)
         return EXIT_CONFIG
@@ -138,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     log = logging.getLogger("sandbox.coral")
+
+    problem = host_problem()
+    if problem:
+        return unavailable(args, problem)
 
     from .app import CoralSandbox
     from .ledger import LockBusy

@@ -279,15 +279,15 @@ class CoralSandbox:
         for name, c in self.components.items():
             if c.role == "agent":
                 agents.append({"name": name, "status_url": f"http://{c.host.address}:9001/",
-                               "spare": bool(c.host.extra.get("spare")), "netns": c.host.netns})
-        hosts = {n: c.host.netns for n, c in self.components.items()}
+                               "spare": bool(c.host.extra.get("spare"))})
+        hosts = {n: {"netns": c.host.netns, "anchor_pid": c.host.anchor_pid, "address": c.host.address}
+                 for n, c in self.components.items()}
         return {"coral": {
             "version": self.cfg.version,
             "implementation": "stand-ins",
             "discovery_url": f"http://198.51.100.10:{DISCOVERY_PORT}/",
             "discovery_flavour": self.cfg.discovery_flavour,
-            "colony": {"id": self.colony_id, "secret": self.secret, "connect_url": f"http://198.51.100.11:{CONNECT}/",
-                       "netns": self.components["colony"].host.netns},
+            "colony": {"id": self.colony_id, "secret": self.secret, "connect_url": f"http://198.51.100.11:{CONNECT}/"},
             "agents": agents,
             "heartbeat_interval": f"{self.cfg.heartbeat_interval:g}s",
             "thresholds": {"healthy": f"{self.cfg.healthy_threshold:g}s",

@@ -92,13 +92,14 @@ REQUIRED_TOOLS = {"ip": "iproute2", "nsenter": "util-linux", "unshare": "util-li
                   "wireguard-go": "wireguard-go", "ping": "iputils-ping"}
 
 
-def preflight() -> None:
-    """What the host must offer (root, /dev/net/tun, the tools): checked before anything is created."""
+def host_problem() -> str | None:
+    """What this machine lacks for the sandbox's hosts (root, /dev/net/tun, the tools), or None."""
     import os
     if os.geteuid() != 0:
-        raise ConfigError("the Coral sandbox needs root (network namespaces, WireGuard): run it as root")
+        return "the Coral sandbox needs root (network namespaces, WireGuard): run it as root"
     if not Path("/dev/net/tun").exists():
-        raise ConfigError("/dev/net/tun is missing: load the tun module or run on a host that has it")
+        return "/dev/net/tun is missing: load the tun module or run on a host that has it"
     missing = [f"{tool} ({pkg})" for tool, pkg in REQUIRED_TOOLS.items() if shutil.which(tool) is None]
     if missing:
-        raise ConfigError(f"missing tools: {', '.join(missing)}; run `bash scripts/setup.sh` to install them")
+        return f"missing tools: {', '.join(missing)}; run `bash scripts/setup.sh` to install them"
+    return None

@@ -14,7 +14,22 @@ from pathlib import Path
 from .hosts import can_enter
 from .settings import CoralSettings
 
-HOW_TO_ENABLE = {
+class _HowToEnable(dict):
+    """The skip reasons; the one for ``mesh_hosts`` also names what this machine lacks, if anything."""
+
+    def __getitem__(self, key: str) -> str:
+        text = super().__getitem__(key)
+        if key == "mesh_hosts":
+            problem = host_problem()
+            if problem:
+                text += f" — this machine: {problem}"
+        return text
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return self[key] if key in self else default
+
+
+HOW_TO_ENABLE = _HowToEnable({
     "mesh_hosts": "the Coral hosts: a real Coral's coral.discovery_url, colony and agents, or for the local "
                   "sandbox root, `ip netns`, /dev/net/tun and wireguard-go (bash scripts/setup.sh)",
     "faults": "the sandbox fault control to stop, start and restart discovery, colony and agents (profile local)",
@@ -26,7 +41,7 @@ HOW_TO_ENABLE = {
     "short_ttl": "a discovery TTL of 30 s or less (coral.lease.ttl; DEFAULT_TTL_SECONDS / --ttl on discovery)",
     "three_agents": "at least three agents in coral.agents",
     "spare_agent": "a spare agent host the sandbox can start (profile local)",
-}
+})
 
 
 def host_problem() -> str | None:
@@ -46,6 +61,8 @@ def host_problem() -> str | None:
 
 
 def capabilities(settings: CoralSettings) -> set[str]:
+    if settings.unavailable or settings.colony is None:
+        return set()
     caps = {"mesh_hosts"}
     local = settings.sandbox is not None
     if local and settings.sandbox.control_url:

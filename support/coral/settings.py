@@ -9,12 +9,12 @@ requests and readers (contract, "Which contract to follow").
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ..durations import Seconds
+from ..packs import PackSettings
 
 
 class _M(BaseModel):
@@ -28,18 +28,10 @@ def _url(v: str) -> str:
     return v if v.endswith("/") else v + "/"
 
 
-class SandboxInfo(_M):
-    control_url: str | None = None
-    log_file: str | None = None
-    data_dir: str | None = None
-    pid: int | None = None
-
-
 class ColonySettings(_M):
     id: str
-    #: plan era only (removed upstream in 62c0718); from E2ET_CORAL__COLONY__SECRET or secret_file
+    #: plan era only (removed upstream in 62c0718); from E2ET_CORAL__COLONY__SECRET or colony.secret_file
     secret: SecretStr | None = None
-    secret_file: Path | None = None
     #: the colony's connect port as the runner reaches it over the underlay (Register, GetStatus, /status)
     connect_url: str
 
@@ -47,15 +39,6 @@ class ColonySettings(_M):
     @classmethod
     def _check_url(cls, v: str) -> str:
         return _url(v)
-
-    @model_validator(mode="after")
-    def _secret_from_file(self) -> "ColonySettings":
-        if self.secret is None and self.secret_file:
-            try:
-                self.secret = SecretStr(self.secret_file.read_text().strip())
-            except OSError as e:
-                raise ValueError(f"coral.colony.secret_file {self.secret_file}: {e.strerror}") from None
-        return self
 
 
 class AgentSettings(_M):
@@ -87,13 +70,15 @@ class Lease(_M):
     register_interval: Seconds = 60.0
 
 
-class CoralSettings(_M):
+class CoralSettings(PackSettings):
     version: Literal["plan", "head"] = "plan"
     #: what answers at these endpoints: "real" Coral or the sandbox's "stand-ins" (shown in the report)
     implementation: str = "real"
-    discovery_url: str
+    #: set by a local sandbox that cannot run on this machine: why (every @coral scenario skips with it)
+    unavailable: str | None = None
+    discovery_url: str = ""
     discovery_flavour: Literal["go", "workers"] | None = None
-    colony: ColonySettings
+    colony: ColonySettings | None = None
     agents: list[AgentSettings] = Field(default_factory=list)
     heartbeat_interval: Seconds | None = None
     thresholds: Thresholds = Field(default_factory=Thresholds)
@@ -103,12 +88,11 @@ class CoralSettings(_M):
     timeout: Seconds = 10.0
     #: the suite may register run-named agents of its own (a real colony keeps their allocations forever)
     direct_registration: bool = True
-    sandbox: SandboxInfo | None = None
 
     @field_validator("discovery_url")
     @classmethod
     def _check_url(cls, v: str) -> str:
-        return _url(v)
+        return _url(v) if v else v
 
     @model_validator(mode="after")
     def _defaults(self) -> "CoralSettings":

@@ -12,12 +12,13 @@ import time
 from typing import Any, Callable, TypeVar
 
 from ..errors import ApiError, InfrastructureError
-from ..http import ApiClient, ExchangeLog, Redactor
+from ..faults import FaultControl
+from ..http import ApiClient
 from ..run import CleanupStack, RunContext
 from ..waiting import poll
+from ..world import Attachment, BaseWorld
 from .clients import Agent, AgentInfo, AgentPage, Colony, Discovery, Registration
 from .connect import RpcError
-from .faults import FaultControl
 from .hosts import HostProbe, can_enter
 from .keys import keypair
 from .settings import CoralSettings
@@ -26,14 +27,10 @@ T = TypeVar("T")
 TRANSPORT = (RpcError, ApiError, InfrastructureError, OSError)
 
 
-class CoralWorld:
-    def __init__(self, settings: CoralSettings, run: RunContext, run_cleanup: CleanupStack) -> None:
-        self.settings = settings
-        self.run = run
-        self.run_cleanup = run_cleanup
-        secret = settings.colony.secret.get_secret_value() if settings.colony.secret else ""
-        self.redact = Redactor([secret])
-        self.log = ExchangeLog(self.redact)
+class CoralWorld(BaseWorld):
+    def __init__(self, settings: CoralSettings, run: RunContext, run_cleanup: CleanupStack | None = None) -> None:
+        super().__init__(settings, run, run_cleanup)
+        self.log = self.exchanges
         t = settings.timeout
         self.discovery = Discovery(ApiClient(settings.discovery_url, t, self.log, service="Coral discovery",
                                              setting="coral.discovery_url"))
@@ -43,9 +40,7 @@ class CoralWorld:
                                                         setting="coral.agents[].status_url"), settings.version)
                        for a in settings.agents}
         control = settings.sandbox.control_url if settings.sandbox else None
-        self.faults = FaultControl(ApiClient(control, 30, self.log, service="sandbox fault control",
-                                             setting="coral.sandbox.control_url")) if control else None
-        self._cache: dict[str, Any] = {}
+        self.faults = FaultControl.at("coral", settings, self.log, timeout=30) if control else None
 
     # -- identity and timings --------------------------------------------------------------------
     @property
@@ -71,16 +66,12 @@ class CoralWorld:
     def live_agents(self) -> list[str]:
         return [a.name for a in self.settings.live_agents()]
 
-    def once(self, key: str, make: Callable[[], T]) -> T:
-        if key not in self._cache:
-            self._cache[key] = make()
-        return self._cache[key]
-
     def close(self) -> None:
         for api in [self.discovery.api, self.colony.api, *(a.api for a in self.agents.values())]:
             api.close()
         if self.faults is not None:
-            self.faults.api.close()
+            self.faults.close()
+        super().close()
 
     # -- observations -----------------------------------------------------------------------------
     def listed(self) -> dict[str, AgentInfo]:
@@ -175,7 +166,7 @@ class CoralWorld:
         return mesh_id, pub
 
     # -- faults ---------------------------------------------------------------------------------------------
-    def fault(self, cleanup: CleanupStack, name: str, param: Any = None, recover: bool = True) -> None:
+    def fault(self, name: str, param: Any = None, recover: bool = True) -> None:
         """Switch a sandbox fault on; the scenario's cleanup switches it off and waits for a healthy mesh."""
         if self.faults is None:
             raise AssertionError("no fault control in this profile (coral.sandbox.control_url): tag the "
@@ -186,13 +177,13 @@ class CoralWorld:
             self.faults.disable(name)
             if recover:
                 self.wait_healthy()
-        cleanup.push(f"switch off {name}", undo, timeout=self.reconnect_budget() + 30)
+        self._undo_later(f"switch off {name}", undo)
 
     def held_agents(self) -> list[str]:
         held = self.faults.active().get("agent_stopped") if self.faults else None
         return [held] if isinstance(held, str) else list(held or [])
 
-    def hold_agents(self, cleanup: CleanupStack, names: list[str]) -> None:
+    def hold_agents(self, names: list[str]) -> None:
         """Stop agents (the sandbox keeps spares held the same way); the cleanup restores the held set."""
         if self.faults is None:
             raise AssertionError("no fault control in this profile: tag the scenario @needs:faults")
@@ -202,7 +193,7 @@ class CoralWorld:
         def undo() -> None:
             self.set_held(before)
             self.wait_healthy()
-        cleanup.push(f"restart {', '.join(names)}", undo, timeout=self.reconnect_budget() + 30)
+        self._undo_later(f"restart {', '.join(names)}", undo)
 
     def release_agents(self, names: list[str]) -> None:
         self.set_held([n for n in self.held_agents() if n not in names])
@@ -213,5 +204,16 @@ class CoralWorld:
         else:
             self.faults.disable("agent_stopped")
 
-    def evidence(self) -> str:
-        return self.log.render()
+    def _undo_later(self, name: str, action: Callable[[], object]) -> None:
+        """Scenario cleanup with room for the mesh to heal (the default 30 s bound is too short)."""
+        stack = self.scenario_cleanup if self.scenario_cleanup is not None else self.run_cleanup
+        stack.push(name, action, timeout=self.reconnect_budget() + 30)
+
+    def evidence(self, mark: Any) -> list[Attachment]:
+        """HTTP exchanges plus what the mesh looks like now: ListAgents, each agent's tunnel, handshakes."""
+        out = super().evidence(mark)
+        try:
+            out.append(Attachment(self.redact(self.describe_agents()), "Coral mesh state"))
+        except Exception as e:   # noqa: BLE001 — evidence must never mask the failure itself
+            out.append(Attachment(f"mesh state unavailable: {e}", "Coral mesh state"))
+        return out
