@@ -78,7 +78,10 @@ class CoralSandbox:
         if not self.keep_data:
             self.ledger.add("dirs", str(self.root))
         self.root.mkdir(parents=True, exist_ok=True)
-        self.faults.write({})
+        for name, param in initial_faults.items():        # behaviour faults hold from the first request
+            if name not in F.LIFECYCLE:
+                self.active[name] = F.CATALOG[name].default_param if param is None else param
+        self._publish()
         self.net = Network(self.run_id, self.ledger, self.cfg.mesh_subnet, self.root)
         self.net.guard()
         self.net.build_switch()
@@ -106,7 +109,8 @@ class CoralSandbox:
         if spares:
             self.active[F.AGENT_STOPPED] = spares
         for name, param in initial_faults.items():
-            self.set_fault(name, param)
+            if name in F.LIFECYCLE:
+                self.set_fault(name, param)
         self._publish()
 
     def _component(self, role: str, name: str, host: Host, cfg: dict[str, Any], env: dict[str, str]) -> None:

@@ -70,6 +70,12 @@ class Colony:
         prefix = self.subnet.split("/")[1]
         self.wg.set_address(f"{self.mesh_ip}/{prefix}")
 
+    def advertised_ip(self) -> str:
+        if self.faults.active(F.MESH_IP_NOT_FIRST):
+            import ipaddress
+            return str(ipaddress.ip_network(self.subnet)[2])
+        return self.mesh_ip
+
     def endpoints(self) -> list[str]:
         hosts = [h.split(":")[0] for h in str(self.cfg.get("public_endpoint", "127.0.0.1")).split(",") if h]
         return [f"{h}:{self.wg_port}" for h in hosts]
@@ -77,10 +83,13 @@ class Colony:
     async def register_loop(self) -> None:
         interval = float(self.cfg.get("register_interval", 60))
         while True:
+            if self.faults.active(F.COLONY_NOT_RENEWING):
+                await asyncio.sleep(interval)
+                continue
             try:
                 await call(self.http, self.cfg["discovery_url"], DISCOVERY, "RegisterColony", {
                     "meshId": self.id, "pubkey": self.ident["public_key"], "endpoints": self.endpoints(),
-                    "meshIpv4": self.mesh_ip, "connectPort": self.connect_port,
+                    "meshIpv4": self.advertised_ip(), "connectPort": self.connect_port,
                     "metadata": {"app_name": self.cfg.get("app_name", ""), "wireguard_port": str(self.wg_port)}},
                     timeout=5)
                 self.last_register_error = ""
@@ -94,17 +103,18 @@ class Colony:
         agent_id = body.get("agentId", "")
         if body.get("colonyId", "") != self.id and not self.faults.active(F.WRONG_COLONY_ACCEPTED):
             return {"accepted": False, "reason": "wrong_colony"}
-        if self.cfg.get("secret_check", True) and body.get("colonySecret", "") != self.cfg.get("colony_secret"):
+        if self.cfg.get("secret_check", True) and body.get("colonySecret", "") != self.cfg.get("colony_secret") \
+                and not self.faults.active(F.SECRET_NOT_CHECKED):
             return {"accepted": False, "reason": "invalid_secret"}
         pubkey = body.get("wireguardPubkey", "")
-        if not pubkey:
+        if not pubkey and not self.faults.active(F.EMPTY_KEY_ACCEPTED):
             return {"accepted": False, "reason": "missing_wireguard_pubkey"}
         try:
             ip = self.store.allocate(agent_id, duplicate=self.faults.active(F.DUPLICATE_ADDRESS))
         except AllocationError:
             return {"accepted": False, "reason": "ip_allocation_failed"}
         endpoint = await self._agent_endpoint(agent_id, request)
-        if not self.faults.active(F.PEER_NOT_ADDED):
+        if not self.faults.active(F.PEER_NOT_ADDED) and pubkey:
             try:
                 if len(pubkey) != 44:
                     raise ValueError("WireGuard key must be 44 base64 characters")
@@ -144,7 +154,7 @@ class Colony:
     async def heartbeat(self, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
         entry = self.agents.get(body.get("agentId", ""))
         if entry is None:
-            return {"ok": False}
+            return {"ok": True, "commands": []} if self.faults.active(F.UNKNOWN_HEARTBEAT_ACCEPTED) else {"ok": False}
         if not self.faults.active(F.HEARTBEATS_IGNORED):
             entry.last_seen = time.time()
             self.store.heartbeat(entry)
@@ -152,6 +162,8 @@ class Colony:
 
     # -- ColonyService ---------------------------------------------------------------------------
     def status_of(self, e: AgentEntry, now: float) -> str:
+        if self.faults.active(F.STATUS_STUCK_HEALTHY):
+            return "healthy"
         age = now - e.last_seen
         if age < self.healthy_after:
             return "healthy"
@@ -166,7 +178,8 @@ class Colony:
                 "agentCount": len(self.agents), "activeAgentCount": states.count("healthy"),
                 "degradedAgentCount": states.count("degraded"), "storageBytes": str(self._storage_bytes()),
                 "wireguardPort": self.wg_port, "wireguardPublicKey": self.ident["public_key"],
-                "wireguardEndpoints": self.endpoints(), "connectPort": self.connect_port, "meshIpv4": self.mesh_ip}
+                "wireguardEndpoints": self.endpoints(), "connectPort": self.connect_port,
+                "meshIpv4": self.advertised_ip()}
 
     def _storage_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.state.glob("colony.sqlite*"))

@@ -62,11 +62,11 @@ class Store:
     def allocate(self, agent_id: str, duplicate: bool = False) -> str:
         with self.lock:
             have = self.allocation(agent_id)
+            used = [ipaddress.ip_address(ip) for ip in self.allocations().values()]
+            if duplicate and used and (have is None or ipaddress.ip_address(have) != max(used)):
+                return str(max(used))           # the `duplicate_address` fault: not persisted
             if have:
                 return have
-            used = [ipaddress.ip_address(ip) for ip in self.allocations().values()]
-            if duplicate and used:
-                return str(max(used))           # the `duplicate_address` fault: not persisted
             released = [r[0] for r in self.db.execute("SELECT ip_address FROM released_ips ORDER BY ip_address")]
             if released:
                 ip = released[0]

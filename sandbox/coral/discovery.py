@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .faults import DISCOVERY_SLOW, LEASE_TTL_IGNORED, FaultFile
+from .faults import DISCOVERY_SLOW, LEASE_TTL_IGNORED, SPLIT_BRAIN_ACCEPTED, FaultFile
 from .rpc import ConnectRouter, RpcError
 
 log = logging.getLogger("sandbox.coral.discovery")
@@ -138,7 +138,7 @@ class Discovery:
         return {"ip": ip, "port": 0, "protocol": "udp"} if ip else None
 
     def _split_brain(self, existing: Entry | None, pubkey: str, now: float, kind: str) -> None:
-        if existing is None or existing.pubkey == pubkey:
+        if existing is None or existing.pubkey == pubkey or self.faults.active(SPLIT_BRAIN_ACCEPTED):
             return
         if self.flavour == "go" and not self._expired(existing, now):
             raise RpcError("internal", f"failed to register {kind}: {kind} {existing.key} already registered "

@@ -27,6 +27,13 @@ WRONG_COLONY_ACCEPTED = "wrong_colony_accepted"
 DUPLICATE_ADDRESS = "duplicate_address"
 HEARTBEATS_IGNORED = "heartbeats_ignored"
 PEER_NOT_ADDED = "peer_not_added"
+SPLIT_BRAIN_ACCEPTED = "split_brain_accepted"
+SECRET_NOT_CHECKED = "secret_not_checked"
+EMPTY_KEY_ACCEPTED = "empty_key_accepted"
+UNKNOWN_HEARTBEAT_ACCEPTED = "unknown_heartbeat_accepted"
+STATUS_STUCK_HEALTHY = "status_stuck_healthy"
+COLONY_NOT_RENEWING = "colony_not_renewing"
+MESH_IP_NOT_FIRST = "mesh_ip_not_first"
 # phase 2 (observability stand-ins)
 SPANS_DROPPED = "spans_dropped"
 SUMMARY_MISCOUNTED = "summary_miscounted"
@@ -52,7 +59,15 @@ CATALOG: dict[str, FaultSpec] = {f.name: f for f in [
                           "drop = the colony's mesh address black-holed in the agent host)",
               {"agent": "agent-1", "mode": "down"}),
     FaultSpec(WRONG_COLONY_ACCEPTED, "the colony accepts a registration with a wrong colony id"),
-    FaultSpec(DUPLICATE_ADDRESS, "the colony hands a new agent an address it already gave another"),
+    FaultSpec(DUPLICATE_ADDRESS, "the colony hands a registering agent the highest address it already gave "
+                                 "another agent (also to an agent that had its own)"),
+    FaultSpec(SPLIT_BRAIN_ACCEPTED, "discovery lets another key take over a live mesh id"),
+    FaultSpec(SECRET_NOT_CHECKED, "the colony accepts a registration with a wrong colony secret"),
+    FaultSpec(EMPTY_KEY_ACCEPTED, "the colony accepts a registration without a WireGuard key"),
+    FaultSpec(UNKNOWN_HEARTBEAT_ACCEPTED, "the colony answers ok to a heartbeat of an agent it does not know"),
+    FaultSpec(COLONY_NOT_RENEWING, "the colony stops re-registering with discovery (its lease is not renewed)"),
+    FaultSpec(MESH_IP_NOT_FIRST, "the colony reports and advertises the subnet's second address as its own"),
+    FaultSpec(STATUS_STUCK_HEALTHY, "the colony reports every agent healthy however long it has been quiet"),
     FaultSpec(HEARTBEATS_IGNORED, "the colony answers heartbeats ok but never records last-seen"),
     FaultSpec(PEER_NOT_ADDED, "the colony accepts a registration but adds no WireGuard peer"),
     FaultSpec(SPANS_DROPPED, "agents accept OTLP spans but store none"),

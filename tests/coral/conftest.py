@@ -1,0 +1,97 @@
+"""Fixtures for the Coral pack's tests: one running sandbox per module, behave runs against it,
+and a snapshot of what the sandbox may leave on this machine (namespaces, links, routes, processes)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support.faults import FaultControl
+from support.http import ApiClient
+from support.sandboxes import SandboxHandle, start_sandbox
+from tests.acceptance.behave_runner import BehaveRun, ScenarioResult, _messages_from_junit
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def host_ready() -> str | None:
+    from support.coral.capabilities import host_problem
+    return host_problem()
+
+
+needs_host = pytest.mark.skipif(host_ready() is not None, reason=f"cannot host the Coral mesh: {host_ready()}")
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
+    if host_ready():
+        pytest.skip(f"cannot host the Coral mesh: {host_ready()}")
+    with start_sandbox("coral", tmp_path_factory.mktemp("coral-sandbox"), timeout=60) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def control(sandbox: SandboxHandle) -> Iterator[FaultControl]:
+    url = yaml.safe_load(sandbox.profile_path.read_text())["coral"]["sandbox"]["control_url"]
+    fc = FaultControl(ApiClient(url, 60, service="coral fault control"))
+    yield fc
+    fc.close()
+
+
+def run_behave(profile: Path, out_dir: Path, *args: str, timeout: float = 300) -> BehaveRun:
+    """behave --tags @coral against a running sandbox (its profile), parsed per scenario."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"behave-{os.urandom(4).hex()}.json"
+    junit = out_dir / f"junit-{out.stem}"
+    env = {**os.environ, "E2ET_SANDBOX_PROFILE": str(profile), "E2ET_PROFILE": "local"}
+    cmd = [sys.executable, "-m", "behave", "--tags", "@coral", "-f", "json", "-o", str(out), "--junit",
+           "--junit-directory", str(junit), *args]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    run = BehaveRun(proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
+    if out.exists() and out.stat().st_size:
+        for feature in json.loads(out.read_text()):
+            for el in feature.get("elements", []):
+                if el.get("type") != "scenario":
+                    continue
+                msg = ""
+                for step in el.get("steps", []):
+                    res = step.get("result", {})
+                    if res.get("status") in ("failed", "error"):
+                        em = res.get("error_message", "")
+                        msg = "\n".join(em) if isinstance(em, list) else str(em)
+                        break
+                run.scenarios[el["name"]] = ScenarioResult(feature["name"], el["name"], el.get("status", "?"), msg)
+    _messages_from_junit(junit, run)
+    return run
+
+
+def machine_state() -> dict[str, list[str]]:
+    """What a Coral sandbox creates on this machine, as seen from the root namespace."""
+    netns = [n.split()[0] for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+             .splitlines() if n.startswith("e2et-")]
+    links = [ln.split()[0].split("@")[0] for ln in subprocess.run(["ip", "-br", "link"], capture_output=True,
+             text=True).stdout.splitlines() if ln.startswith("e2et-")]
+    routes = [r for r in subprocess.run(["ip", "route", "show", "type", "unreachable"], capture_output=True,
+              text=True).stdout.splitlines() if "metric 4000" in r]
+    procs = []
+    import psutil
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if p.pid != os.getpid() and any(m in cmd for m in ("sandbox.coral", "-wg-h", "-anchor-h")) \
+                and "pytest" not in cmd:
+            procs.append(f"{p.pid} {cmd[:120]}")
+    dirs = [str(d) for d in Path("/tmp").glob("e2et-*-coral-*")]
+    ledgers = [str(p) for p in Path("/run/e2et/coral").glob("*.json")] if Path("/run/e2et/coral").exists() else []
+    return {"netns": netns, "links": links, "routes": routes, "procs": procs, "dirs": dirs, "ledgers": ledgers}
+
+
+def leftovers(before: dict[str, list[str]]) -> dict[str, list[str]]:
+    now = machine_state()
+    return {k: [x for x in v if x not in before.get(k, [])] for k, v in now.items() if
+            [x for x in v if x not in before.get(k, [])]}
