@@ -86,7 +86,7 @@ def machine_state() -> dict[str, list[str]]:
         if p.pid != os.getpid() and any(m in cmd for m in ("sandbox.coral", "-wg-h", "-anchor-h")) \
                 and "pytest" not in cmd:
             procs.append(f"{p.pid} {cmd[:120]}")
-    dirs = [str(d) for d in Path("/tmp").glob("e2et-*-coral-*")]
+    dirs = [str(d) for d in Path("/tmp").glob("e2et-*")]
     ledgers = [str(p) for p in Path("/run/e2et/coral").glob("*.json")] if Path("/run/e2et/coral").exists() else []
     return {"netns": netns, "links": links, "routes": routes, "procs": procs, "dirs": dirs, "ledgers": ledgers}
 
