@@ -105,6 +105,15 @@ class CoralSandbox:
             if c.role == "agent" and not c.host.extra.get("spare"):
                 self.start(name)
                 self.wait_healthy([name])            # one after another: addresses in a known order
+        self.kernel = self._probe_kernel(self.components["agent-1"].host)
+        if self.cfg.apps:
+            app_host = self.components["agent-1"].host
+            self._component("otel_app", "otel-app", app_host, {}, {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "localhost:4317", "OTEL_BSP_SCHEDULE_DELAY": "500",
+                "OTEL_APP_START_DELAY": "0", "HTTP_PORT": "8080"})
+            self.start("otel-app")
+            poll(lambda: self._http_ok(f"http://{app_host.address}:8080/health"), self.cfg.ready_timeout,
+                 "otel-app answering /health", lambda: self._log_tail("otel-app"))
         spares = [n for n, c in self.components.items() if c.host.extra.get("spare")]
         if spares:
             self.active[F.AGENT_STOPPED] = spares
@@ -112,6 +121,14 @@ class CoralSandbox:
             if name in F.LIFECYCLE:
                 self.set_fault(name, param)
         self._publish()
+
+    def _probe_kernel(self, host: Host) -> dict[str, Any]:
+        """What eBPF the kernel allows as root inside a host namespace (for the profile and the report)."""
+        res = self.net.exec_in(host, [sys.executable, "-m", "sandbox.coral.kernel"], timeout=20)
+        try:
+            return json.loads(res.stdout)
+        except ValueError:
+            return {"probe_failed": (res.stderr or res.stdout)[-300:]}
 
     def _component(self, role: str, name: str, host: Host, cfg: dict[str, Any], env: dict[str, str]) -> None:
         path = host.state_dir / f"{role}.json"
@@ -285,7 +302,12 @@ class CoralSandbox:
                 agents.append({"name": name, "status_url": f"http://{c.host.address}:9001/",
                                "spare": bool(c.host.extra.get("spare"))})
         hosts = {n: {"netns": c.host.netns, "anchor_pid": c.host.anchor_pid, "address": c.host.address}
-                 for n, c in self.components.items()}
+                 for n, c in self.components.items() if c.role != "otel_app"}
+        apps = {}
+        if "otel-app" in self.components:
+            app = self.components["otel-app"]
+            apps["otel_app"] = {"url": f"http://{app.host.address}:8080/", "agent": app.host.name,
+                                "service": "otel-app"}
         return {"coral": {
             "version": self.cfg.version,
             "implementation": "stand-ins",
@@ -298,6 +320,14 @@ class CoralSandbox:
                            "degraded": f"{self.cfg.degraded_threshold:g}s"},
             "lease": {"ttl": f"{self.cfg.ttl:g}s", "register_interval": f"{self.cfg.register_interval:g}s"},
             "secret_auth": bool(self.cfg.secret_check),
+            "observability": {
+                "apps": apps, "sample_rate": self.cfg.sample_rate,
+                "telemetry_poll_interval": f"{self.cfg.telemetry_poll_interval:g}s",
+                "system_metrics_poll_interval": f"{self.cfg.system_metrics_poll_interval:g}s",
+                "system_metrics_interval": f"{self.cfg.system_metrics_interval:g}s",
+                "ebpf": False, "beyla": False,
+                "ebpf_note": "stand-in agents do not emulate eBPF (real Coral and Beyla are not installable "
+                             f"from the Go module proxy); kernel probe: {json.dumps(getattr(self, 'kernel', {}))}"},
             "hosts": hosts,
             "sandbox": {"control_url": control_url, "log_file": log_file, "data_dir": str(self.root),
                         "pid": os.getpid()},

@@ -41,6 +41,16 @@ HOW_TO_ENABLE = _HowToEnable({
     "short_ttl": "a discovery TTL of 30 s or less (coral.lease.ttl; DEFAULT_TTL_SECONDS / --ttl on discovery)",
     "three_agents": "at least three agents in coral.agents",
     "spare_agent": "a spare agent host the sandbox can start (profile local)",
+    "otel_app": "the OpenTelemetry test app next to an agent (coral.observability.apps.otel_app: url, agent, service)",
+    "sample_rate_1": "agents keeping 100 % of OTLP spans (coral.observability.sample_rate: 1.0; Coral keeps 10 % by "
+                     "default — set telemetry.filters.sample_rate / CORAL_SAMPLE_RATE)",
+    "ebpf": "agents whose eBPF collectors run (coral.observability.ebpf: true — root or CAP_BPF+CAP_PERFMON, "
+            "perf_event_paranoid ≤ 1); the local sandbox's stand-in agents never emulate eBPF: real Coral is not "
+            "installable here (Go module proxy 403), although this kernel loads BPF programs and perf events as root",
+    "beyla": "agents that can run Beyla (coral.observability.beyla: true, BEYLA_PATH); Beyla is not installable "
+             "here (Go module proxy 403)",
+    "cpu_app": "the CPU-intensive test app next to an agent (coral.observability.apps.cpu_app)",
+    "sdk_app": "the Coral SDK test app with its debug server next to an agent (coral.observability.apps.sdk_app)",
 })
 
 
@@ -79,4 +89,12 @@ def capabilities(settings: CoralSettings) -> set[str]:
         caps.add("short_ttl")
     if len(settings.live_agents()) >= 3:
         caps.add("three_agents")
+    obs = settings.observability
+    caps |= {name for name in ("otel_app", "cpu_app", "sdk_app") if name in obs.apps}
+    if obs.sample_rate >= 1.0:
+        caps.add("sample_rate_1")
+    if obs.ebpf:
+        caps.add("ebpf")
+    if obs.beyla:
+        caps.add("beyla")
     return caps

@@ -70,6 +70,32 @@ class Lease(_M):
     register_interval: Seconds = 60.0
 
 
+class AppInfo(_M):
+    """A test app next to an agent (contract §6.2): where the runner sends its traffic."""
+
+    url: str
+    agent: str                    # the agent (host) it runs beside
+    service: str                  # its service name in Coral's data
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, v: str) -> str:
+        return _url(v)
+
+
+class Observability(_M):
+    """L0–L3 (contract §6): the test apps, the sampling rate and the poll/collect periods."""
+
+    apps: dict[str, AppInfo] = Field(default_factory=dict)     # otel_app | cpu_app | sdk_app
+    sample_rate: float = 0.10                                   # telemetry.filters.sample_rate
+    telemetry_poll_interval: Seconds = 60.0                     # fixed 1 min in the plan era
+    system_metrics_poll_interval: Seconds = 60.0
+    system_metrics_interval: Seconds = 15.0
+    ebpf: bool = False            # the agents' eBPF collectors run (root/CAP_BPF, perf_event_paranoid ≤ 1)
+    beyla: bool = False           # the agents can start Beyla (BEYLA_PATH or the embedded copy)
+    ebpf_note: str = ""
+
+
 class CoralSettings(PackSettings):
     version: Literal["plan", "head"] = "plan"
     #: what answers at these endpoints: "real" Coral or the sandbox's "stand-ins" (shown in the report)
@@ -85,6 +111,7 @@ class CoralSettings(PackSettings):
     lease: Lease = Field(default_factory=Lease)
     secret_auth: bool | None = None
     hosts: dict[str, HostInfo] = Field(default_factory=dict)     # sandbox only: name → its namespaces
+    observability: Observability = Field(default_factory=Observability)
     timeout: Seconds = 10.0
     #: the suite may register run-named agents of its own (a real colony keeps their allocations forever)
     direct_registration: bool = True

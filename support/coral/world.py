@@ -42,6 +42,12 @@ class CoralWorld(BaseWorld):
         control = settings.sandbox.control_url if settings.sandbox else None
         self.faults = FaultControl.at("coral", settings, self.log, timeout=30) if control else None
 
+    @property
+    def obs(self) -> Any:
+        """The L0–L3 fixtures (test-app traffic, agent and colony queries), made on first use."""
+        from .observability import ObsFixtures
+        return self.once("obs", lambda: ObsFixtures(self))
+
     # -- identity and timings --------------------------------------------------------------------
     @property
     def colony_id(self) -> str:

@@ -71,8 +71,9 @@ def run_behave(profile: Path, out_dir: Path, *args: str, timeout: float = 300) -
     return run
 
 
-def machine_state() -> dict[str, list[str]]:
-    """What a Coral sandbox creates on this machine, as seen from the root namespace."""
+def machine_state(run_id: str | None = None) -> dict[str, list[str]]:
+    """What a Coral sandbox creates on this machine, as seen from the root namespace (plus, given a
+    run id, that run's temp dirs — other helpers' runs share /tmp and are none of our business)."""
     netns = [n.split()[0] for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
              .splitlines() if n.startswith("e2et-")]
     links = [ln.split()[0].split("@")[0] for ln in subprocess.run(["ip", "-br", "link"], capture_output=True,
@@ -86,12 +87,14 @@ def machine_state() -> dict[str, list[str]]:
         if p.pid != os.getpid() and any(m in cmd for m in ("sandbox.coral", "-wg-h", "-anchor-h")) \
                 and "pytest" not in cmd:
             procs.append(f"{p.pid} {cmd[:120]}")
-    dirs = [str(d) for d in Path("/tmp").glob("e2et-*")]
+    dirs = [str(d) for d in Path("/tmp").glob("e2et-*-coral-*")]
+    if run_id:
+        dirs += [str(d) for d in Path("/tmp").glob(f"e2et-{run_id}*") if str(d) not in dirs]
     ledgers = [str(p) for p in Path("/run/e2et/coral").glob("*.json")] if Path("/run/e2et/coral").exists() else []
     return {"netns": netns, "links": links, "routes": routes, "procs": procs, "dirs": dirs, "ledgers": ledgers}
 
 
-def leftovers(before: dict[str, list[str]]) -> dict[str, list[str]]:
-    now = machine_state()
+def leftovers(before: dict[str, list[str]], run_id: str | None = None) -> dict[str, list[str]]:
+    now = machine_state(run_id)
     return {k: [x for x in v if x not in before.get(k, [])] for k, v in now.items() if
             [x for x in v if x not in before.get(k, [])]}
