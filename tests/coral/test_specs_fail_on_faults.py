@@ -97,7 +97,18 @@ def _exact(name: str) -> str:
     return f"^{re.escape(name)}$"
 
 
-@pytest.mark.parametrize("fault,param,scenario,fragment", CASES, ids=[f"{c[0]}:{c[2][:40]}" for c in CASES])
+#: cases whose failure is a full deadline wait (the contract's budget, e.g. poll interval + 90 s): `-m slow`
+SLOW = {("lease_ttl_ignored", "A lease expires"), ("status_stuck_healthy", "An agent that stops"),
+        ("duplicate_address", "Agents reconnect after"), ("summary_miscounted", "The colony's one-minute"),
+        ("poller_stopped", "The colony's one-minute"), ("poller_stopped", "The colony polls every")}
+
+
+def _param(case: tuple) -> object:
+    slow = any(case[0] == f and case[2].startswith(prefix) for f, prefix in SLOW)
+    return pytest.param(*case, id=f"{case[0]}:{case[2][:40]}", marks=[pytest.mark.slow] if slow else [])
+
+
+@pytest.mark.parametrize("fault,param,scenario,fragment", [_param(c) for c in CASES])
 def test_scenario_fails_on_fault(sandbox, control, tmp_path: Path, fault, param, scenario, fragment):
     profile = yaml.safe_load(sandbox.profile_path.read_text())
     control.enable(fault, param)
@@ -113,7 +124,8 @@ def test_scenario_fails_on_fault(sandbox, control, tmp_path: Path, fault, param,
 
 
 @pytest.mark.parametrize("fault,setting", [("discovery_stopped", "coral.discovery_url"),
-                                           ("colony_killed", "coral.colony.connect_url")])
+                                           pytest.param("colony_killed", "coral.colony.connect_url",
+                                                        marks=pytest.mark.slow)])
 def test_a_stopped_part_fails_the_run_before_any_scenario(sandbox, control, tmp_path: Path, fault, setting):
     """Discovery or the colony down when the run starts: one line naming the setting, exit 2."""
     profile = yaml.safe_load(sandbox.profile_path.read_text())
