@@ -4,6 +4,8 @@
 
 - sandbox up (profile written, every agent healthy) and down (nothing left), colony + 3 agents;
 - ``behave --tags @coral`` wall clock (aim ≤ 90 s for phase 1);
+- phase 2: the time from the first request to the first colony summary, and the otel test app's
+  overhead (latency, CPU, RSS with the OpenTelemetry SDK vs the same app with ``OTEL_SDK_DISABLED``);
 - reconnection after a colony restart, against the contract's budget max(60 s, 4·I + 30 s):
   *outage* = SIGKILL, wait until every agent has given up on the colony (three missed heartbeats),
   restart; *blip* = SIGKILL and restart at once (the agents' WireGuard sessions are still "fresh",
@@ -90,6 +92,71 @@ def reconnection(mode: str) -> dict:
             h.stop()
 
 
+def _sql(coral: dict, query: str) -> list[list[str]]:
+    r = httpx.post(coral["colony"]["connect_url"] + "coral.colony.v1.ColonyService/ExecuteQuery",
+                   json={"sql": query, "maxRows": 1000}, timeout=5)
+    return [row.get("values", []) for row in r.json().get("rows", [])]
+
+
+def observability(requests_per_route: int = 40) -> dict:
+    """First request → first colony summary; the otel test app's overhead (SDK on vs OTEL_SDK_DISABLED)."""
+    import os
+    import psutil
+    with tempfile.TemporaryDirectory() as tmp:
+        h = start_sandbox("coral", Path(tmp), timeout=60)
+        try:
+            coral = yaml.safe_load(h.profile_path.read_text())["coral"]
+            app = coral["observability"]["apps"]["otel_app"]
+
+            def total() -> int:
+                rows = _sql(coral, "SELECT SUM(total_spans) FROM otel_summaries WHERE service_name='otel-app'")
+                return int(float(rows[0][0] or 0)) if rows and rows[0] and rows[0][0] else 0
+            base = total()
+            t0 = time.monotonic()
+            httpx.get(app["url"] + "api/users?e2et=bench-first", timeout=5)
+            poll(lambda: total() > base, 120, "the first colony summary", interval=0.05)
+            first_summary = time.monotonic() - t0
+            # the same app without instrumentation, beside it in the same host
+            anchor = coral["hosts"][app["agent"]]["anchor_pid"]
+            env = {**os.environ, "OTEL_SDK_DISABLED": "true", "HTTP_PORT": "8081", "OTEL_APP_START_DELAY": "0",
+                   "PYTHONPATH": str(REPO)}
+            bare = subprocess.Popen(["nsenter", "-t", str(anchor), "-n", "-u", "-m", "--", sys.executable, "-m",
+                                     "sandbox.coral.otel_app"], env=env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            try:
+                bare_url = app["url"].replace(":8080", ":8081")
+                poll(lambda: _ok(bare_url + "health"), 30, "uninstrumented otel-app up", interval=0.1)
+                instrumented = next(p for p in psutil.process_iter(["cmdline"])
+                                    if "sandbox.coral.otel_app" in " ".join(p.info["cmdline"] or [])
+                                    and p.pid != bare.pid)
+                out = {"first_request_to_first_colony_summary_s": first_summary}
+                for label, url, proc in (("sdk", app["url"], instrumented), ("no_sdk", bare_url, psutil.Process(bare.pid))):
+                    lat = []
+                    cpu0 = sum(proc.cpu_times()[:2])
+                    with httpx.Client(base_url=url, timeout=10) as c:
+                        for route in ("api/users", "api/products"):
+                            for _ in range(requests_per_route):
+                                t = time.monotonic()
+                                c.get(route)
+                                lat.append((time.monotonic() - t) * 1000)
+                    out[label] = {"median_ms": statistics.median(lat), "p95_ms": sorted(lat)[int(len(lat) * 0.95)],
+                                  "cpu_s": sum(proc.cpu_times()[:2]) - cpu0, "rss_mb": proc.memory_info().rss / 2**20,
+                                  "requests": len(lat)}
+                return out
+            finally:
+                bare.terminate()
+                bare.wait(5)
+        finally:
+            h.stop()
+
+
+def _ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def behave_wall() -> dict:
     t0 = time.monotonic()
     res = subprocess.run([sys.executable, "-m", "behave", "--tags", "@coral", "-f", "progress", "--no-junit"],
@@ -107,6 +174,7 @@ def main() -> None:
     out: dict = {"sandbox": up_down(args.rounds)}
     out["reconnection_standins"] = [reconnection("outage"), reconnection("blip")]
     out["reconnection_real_coral"] = "not measured: github.com/coral-mesh/coral is not served by the Go module proxy (403)"
+    out["observability"] = observability()
     if not args.skip_behave:
         out["behave"] = behave_wall()
     print(json.dumps(out, indent=1))

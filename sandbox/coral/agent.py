@@ -33,7 +33,7 @@ from support.durations import seconds_or
 from .faults import FaultFile
 from .rpc import ConnectRouter, RpcError, call
 from .stun import stun_binding
-from .wg import Device, genkey
+from .wg import Device, genkey, status_peers
 
 log = logging.getLogger("sandbox.coral.agent")
 MESH = "coral.mesh.v1.MeshService"
@@ -288,15 +288,7 @@ class Agent:
     def status_body(self) -> dict[str, Any]:
         c = self.colony or {}
         peers = self.wg.peers() if self.wg.alive() else []
-        peer_items = []
-        for p in peers:
-            item: dict[str, Any] = {"public_key": p.public_key[:16] + "...", "endpoint": p.endpoint,
-                                    "allowed_ips": p.allowed_ips, "persistent_keepalive": p.persistent_keepalive}
-            if self.layout == "head":
-                item.update(configured_endpoint=p.endpoint, rx_bytes=p.rx_bytes, tx_bytes=p.tx_bytes)
-                if p.latest_handshake:
-                    item["last_handshake_time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(p.latest_handshake))
-            peer_items.append(item)
+        peer_items = status_peers(peers, self.layout)
         wgs = {"interface_name": "wg0", "listen_port": self.wg.listen_port() if self.wg.alive() else 0,
                "interface_exists": self.wg.alive(), "ip_addresses": self.wg.addresses(),
                "link_status": self.wg.link(), "peer_count": len(peers), "peers": peer_items}

@@ -24,7 +24,7 @@ from aiohttp import web
 from . import faults as F
 from .colony_store import AgentEntry, AllocationError, Store, read_identity, write_identity
 from .rpc import ConnectRouter, RpcError, call
-from .wg import Device, genkey
+from .wg import Device, genkey, status_peers
 
 log = logging.getLogger("sandbox.coral.colony")
 MESH = "coral.mesh.v1.MeshService"
@@ -208,16 +208,7 @@ class Colony:
     # -- GET /status (§3.4) -------------------------------------------------------------------------
     def wireguard_status(self) -> dict[str, Any]:
         peers = self.wg.peers() if self.wg.alive() else []
-        out_peers = []
-        for p in peers:
-            item: dict[str, Any] = {"public_key": p.public_key[:16] + "...", "endpoint": p.endpoint,
-                                    "allowed_ips": p.allowed_ips, "persistent_keepalive": p.persistent_keepalive}
-            if self.layout == "head":
-                item.update(configured_endpoint=p.endpoint, rx_bytes=p.rx_bytes, tx_bytes=p.tx_bytes)
-                if p.latest_handshake:
-                    item["last_handshake_time"] = dt.datetime.fromtimestamp(
-                        p.latest_handshake, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-            out_peers.append(item)
+        out_peers = status_peers(peers, self.layout)
         return {"interface_name": "wg0", "listen_port": self.wg_port, "interface_exists": self.wg.alive(),
                 "peer_count": len(peers), "peers": out_peers}
 

@@ -70,10 +70,10 @@ class Observability:
                 if e.mesh_ipv4 and self.colony.status_of(e, now) in ("healthy", "degraded")]
 
     def _owner(self, agent_id: str) -> str:
-        """Whose data this is; the `metrics_misattributed` fault credits it to the next agent."""
+        """Whose data this is; the `metrics_misattributed` fault credits it to the next polled agent."""
         if not self.colony.faults.active(F.METRICS_MISATTRIBUTED):
             return agent_id
-        ids = sorted(self.colony.agents)
+        ids = sorted(e.agent_id for e in self._targets())
         return ids[(ids.index(agent_id) + 1) % len(ids)] if agent_id in ids and len(ids) > 1 else agent_id
 
     async def _poll(self, kind: str, rpc: str, field: str) -> None:

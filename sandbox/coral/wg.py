@@ -57,6 +57,21 @@ class Peer:
     persistent_keepalive: int
 
 
+def status_peers(peers: list[Peer], layout: str) -> list[dict]:
+    """Peers as ``/status`` shows them (§3.4, §4.3): key cut to 16 characters + "..."; HEAD adds counters."""
+    import time
+    out = []
+    for p in peers:
+        item: dict = {"public_key": p.public_key[:16] + "...", "endpoint": p.endpoint, "allowed_ips": p.allowed_ips,
+                      "persistent_keepalive": p.persistent_keepalive}
+        if layout == "head":
+            item.update(configured_endpoint=p.endpoint, rx_bytes=p.rx_bytes, tx_bytes=p.tx_bytes)
+            if p.latest_handshake:
+                item["last_handshake_time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(p.latest_handshake))
+        out.append(item)
+    return out
+
+
 class Device:
     """One wireguard-go interface (``wg0`` in the host's private /run/wireguard)."""
 

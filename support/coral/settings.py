@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from ..durations import Seconds
 from ..packs import PackSettings
@@ -23,9 +25,15 @@ class _M(BaseModel):
 
 def _url(v: str) -> str:
     v = (v or "").strip()
+    if not v:
+        return v
     if not v.startswith(("http://", "https://")):
         raise ValueError(f"not an http(s) URL: {v!r}")
     return v if v.endswith("/") else v + "/"
+
+
+#: an http(s) base URL, normalised to end with "/" (paths are appended to it)
+Url = Annotated[str, AfterValidator(_url)]
 
 
 class ColonySettings(_M):
@@ -33,23 +41,13 @@ class ColonySettings(_M):
     #: plan era only (removed upstream in 62c0718); from E2ET_CORAL__COLONY__SECRET or colony.secret_file
     secret: SecretStr | None = None
     #: the colony's connect port as the runner reaches it over the underlay (Register, GetStatus, /status)
-    connect_url: str
-
-    @field_validator("connect_url")
-    @classmethod
-    def _check_url(cls, v: str) -> str:
-        return _url(v)
+    connect_url: Url
 
 
 class AgentSettings(_M):
     name: str
-    status_url: str               # the agent's :9001 (``/status``, AgentService) as the runner reaches it
+    status_url: Url               # the agent's :9001 (``/status``, AgentService) as the runner reaches it
     spare: bool = False           # a host the sandbox keeps stopped until a scenario starts it
-
-    @field_validator("status_url")
-    @classmethod
-    def _check_url(cls, v: str) -> str:
-        return _url(v)
 
 
 class HostInfo(_M):
@@ -73,14 +71,9 @@ class Lease(_M):
 class AppInfo(_M):
     """A test app next to an agent (contract §6.2): where the runner sends its traffic."""
 
-    url: str
+    url: Url
     agent: str                    # the agent (host) it runs beside
     service: str                  # its service name in Coral's data
-
-    @field_validator("url")
-    @classmethod
-    def _check_url(cls, v: str) -> str:
-        return _url(v)
 
 
 class Observability(_M):
@@ -102,7 +95,7 @@ class CoralSettings(PackSettings):
     implementation: str = "real"
     #: set by a local sandbox that cannot run on this machine: why (every @coral scenario skips with it)
     unavailable: str | None = None
-    discovery_url: str = ""
+    discovery_url: Url = ""
     discovery_flavour: Literal["go", "workers"] | None = None
     colony: ColonySettings | None = None
     agents: list[AgentSettings] = Field(default_factory=list)
@@ -115,11 +108,6 @@ class CoralSettings(PackSettings):
     timeout: Seconds = 10.0
     #: the suite may register run-named agents of its own (a real colony keeps their allocations forever)
     direct_registration: bool = True
-
-    @field_validator("discovery_url")
-    @classmethod
-    def _check_url(cls, v: str) -> str:
-        return _url(v) if v else v
 
     @model_validator(mode="after")
     def _defaults(self) -> "CoralSettings":
