@@ -62,12 +62,12 @@ def attach_latency(profile: Path, tmp: Path, n: int = 3) -> list[float]:
     world = SalusWorld(settings, RunContext())
     out = []
     try:
-        zone = world.private_zone()
+        zone = world.fixtures.private_zone()
         for _ in range(n):
             watch = world.watch("attaches")
             t0 = time.perf_counter()
-            envoy = world.start_envoy(zone)
-            world.expect_attach_event(watch, envoy)
+            envoy = world.fixtures.envoy(zone)
+            world.expect.attach_event(watch, envoy)
             out.append(time.perf_counter() - t0)
     finally:
         world.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -27,7 +28,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.profile:
         env["E2ET_PROFILE"] = args.profile
-    reports = Path(args.reports).resolve()
+    from support.reporting.paths import reports_root
+    reports = (Path(args.reports) if args.reports else reports_root()).resolve()
     env["E2ET_REPORTS_DIR"] = str(reports)
     if args.parallel or args.tag_set:
         from .parallel import run_parallel
@@ -44,25 +46,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _wait_forwarding_signals(proc: subprocess.Popen) -> int:
     """Forward SIGINT/SIGTERM to the child so its cleanups run, then mirror its exit code."""
     def forward(signum: int, _frame: object) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signum)
-        except ProcessLookupError:
-            pass
     old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         rc = proc.wait()
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-    if rc < 0:
-        return {signal.SIGINT: exitcodes.INTERRUPTED, signal.SIGTERM: exitcodes.TERMINATED}.get(-rc, 1)
-    return rc
+    return exitcodes.of_child(rc)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     if args.sandbox_cmd == "up":
+        from support.reporting.paths import reports_root
+
         from .sandbox_cli import sandbox_up
-        return sandbox_up(args.packs, Path(args.dir), args.config, args.fault)
+        return sandbox_up(args.packs, Path(args.dir) if args.dir else reports_root() / "sandbox", args.config,
+                          args.fault)
     if args.sandbox_cmd == "fault":
         from .sandbox_cli import sandbox_fault
         return sandbox_fault(args.name, args.param, args.off, args.pack, args.profile_file)
@@ -96,15 +97,21 @@ def cmd_janitor(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Service mode: GET / runs the suite (200/500/423), GET /metrics is Prometheus text."""
+    from support.reporting.paths import reports_root
+
     from .serve import serve
-    return serve(args.port, args.host, args.profile, args.tags or [], Path(args.reports),
+    return serve(args.port, args.host, args.profile, args.tags or [], Path(args.reports or reports_root()),
                  run_timeout=args.run_timeout, behave_args=args.behave_args, keep_runs=args.keep_runs)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Render the Allure HTML report (npm allure CLI); exit 2 with a fix when tools or results are missing."""
+    from support.reporting.paths import reports_root
+
     from .report import main as report_main
-    return report_main(args.results, args.output, args.name)
+    root = reports_root()
+    return report_main(args.results or str(root / "allure-results"), args.output or str(root / "allure-report"),
+                       args.name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the specs (wraps behave with profile, tags, reports)")
     run.add_argument("--profile", help="local (default), dev, staging, prod")
     run.add_argument("--tags", action="append", help="behave tag expression (repeatable); default: every pack")
-    run.add_argument("--reports", default="reports", help="report root (default reports/)")
+    run.add_argument("--reports", help="report root for every file the run writes (default $E2ET_REPORTS_DIR "
+                     "or reports/)")
     run.add_argument("--parallel", type=int, default=0, metavar="N",
                      help="start N independent flows (distinct run ids) against one shared environment")
     run.add_argument("--tag-set", action="append", default=[], metavar="'@a @b'",
@@ -126,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     sbs = sb.add_subparsers(dest="sandbox_cmd", required=True)
     up = sbs.add_parser("up", help="start one or more packs' sandboxes in the foreground (default: every pack's)")
     up.add_argument("packs", nargs="*", metavar="PACK", help="packs whose sandbox to start")
-    up.add_argument("--dir", default="reports/sandbox", help="each sandbox writes <dir>/<pack>/profile.yaml")
+    up.add_argument("--dir", help="each sandbox writes <dir>/<pack>/profile.yaml (default <reports>/sandbox)")
     up.add_argument("--config", action="append", default=[], metavar="[PACK=]FILE",
                     help="sandbox configuration overrides (YAML) for a pack")
     up.add_argument("--fault", action="append", default=[], metavar="[PACK:]NAME[=PARAM]",
@@ -149,8 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     jan.set_defaults(func=cmd_janitor)
 
     rep = sub.add_parser("report", help="render reports/allure-results as HTML in reports/allure-report")
-    rep.add_argument("--results", default="reports/allure-results", help="Allure results directory")
-    rep.add_argument("--output", default="reports/allure-report", help="HTML report directory (replaced)")
+    rep.add_argument("--results", help="Allure results directory (default <reports>/allure-results)")
+    rep.add_argument("--output", help="HTML report directory, replaced (default <reports>/allure-report)")
     rep.add_argument("--name", default="e2et", help="report title")
     rep.set_defaults(func=cmd_report)
 
@@ -159,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default="0.0.0.0", help="address to bind (default all interfaces)")
     srv.add_argument("--profile", help="local (default), dev, staging, prod")
     srv.add_argument("--tags", action="append", help="behave tag expression (repeatable); default: every pack")
-    srv.add_argument("--reports", default="reports", help="report root; each run under <reports>/serve/")
+    srv.add_argument("--reports", help="report root; each run under <reports>/serve/ (default $E2ET_REPORTS_DIR "
+                     "or reports/)")
     srv.add_argument("--run-timeout", type=float, default=None, metavar="SECONDS",
                      help="stop a run taking longer than this (it still cleans up)")
     srv.add_argument("--keep-runs", type=int, default=20, metavar="N",
@@ -167,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("behave_args", nargs=argparse.REMAINDER, help="-- extra behave arguments for every run")
     srv.set_defaults(func=cmd_serve)
 
-    from .soak.cli import add_parsers as add_soak_parsers   # `soak` and `compare` (e2et/soak/cli.py)
+    from .soak.cli import add_parsers as add_soak_parsers  # `soak` and `compare` (e2et/soak/cli.py)
     add_soak_parsers(sub)
     return p
 

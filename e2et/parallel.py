@@ -48,7 +48,7 @@ class Flow:
 def _write_summary(reports: Path, flows: list[Flow], codes: list[int]) -> None:
     """reports/summary.{json,md} for the whole parallel run, from each flow's own summary.json."""
     rows = []
-    for f, rc in zip(flows, codes):
+    for f, rc in zip(flows, codes, strict=False):
         try:
             own = json.loads((f.dir / "summary.json").read_text())
         except (OSError, ValueError):
@@ -123,26 +123,25 @@ def run_parallel(tag_sets: list[list[str]], reports: Path, profile: str | None,
             cmd += ["-f", "allure", "-o", str(reports / "allure-results"),
                     "-f", "json", "-o", str(f.dir / "behave.json"),
                     "-f", "plain", "-o", str(f.dir / "console.log"),
-                    "--junit", "--junit-directory", str(f.dir / "junit")] + extra
+                    "--junit", "--junit-directory", str(f.dir / "junit"), *extra]
             f.started = time.monotonic()
             flow_env = {**env, "E2ET_RUN_ID": f.run_id, "E2ET_SUMMARY_DIR": str(f.dir),
                         "E2ET_REPORTS_DIR": str(reports)}
-            f.proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=flow_env,
-                                      stdout=open(f.dir / "stdout.log", "wb"), stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL)
+            with open(f.dir / "stdout.log", "wb") as out:      # the child keeps its own copy of the fd
+                f.proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=flow_env, stdout=out,
+                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         codes = []
         for f in flows:
-            rc = f.proc.wait()
+            assert f.proc is not None
+            rc = exitcodes.of_child(f.proc.wait())
             f.ended = time.monotonic()
-            if rc < 0:
-                rc = {signal.SIGINT: exitcodes.INTERRUPTED, signal.SIGTERM: exitcodes.TERMINATED}.get(-rc, 1)
             codes.append(rc)
     finally:
         for s, h in old.items():
             signal.signal(s, h)
         if sandbox is not None:
             sandbox.stop()
-    for f, rc in zip(flows, codes):
+    for f, rc in zip(flows, codes, strict=False):
         c = f.counts()
         print(f"flow {f.run_id} [{' '.join(f.tags)}]: exit {rc}, {c.get('passed', 0)} passed, "
               f"{c.get('failed', 0) + c.get('error', 0)} failed, {c.get('skipped', 0)} skipped, "

@@ -87,7 +87,8 @@ def _profile_files(explicit: str | None) -> str:
         return explicit
     if os.environ.get("E2ET_SANDBOX_PROFILE"):
         return os.environ["E2ET_SANDBOX_PROFILE"]
-    return os.pathsep.join(sorted(glob.glob("reports/sandbox/*/profile.yaml")))
+    from support.reporting.paths import reports_root
+    return os.pathsep.join(sorted(glob.glob(str(reports_root() / "sandbox" / "*" / "profile.yaml"))))
 
 
 def sandbox_fault(name: str | None, param: str | None, off: bool, pack: str | None, profile_file: str | None) -> int:

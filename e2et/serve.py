@@ -69,7 +69,8 @@ class SuiteService:
     def run_once(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON body); 423 without waiting when a run is already going on."""
         if not self._busy.acquire(blocking=False):
-            body = {"result": "busy", "error": "a run is already in progress; try again when it has finished"}
+            body: dict[str, Any] = {"result": "busy",
+                                    "error": "a run is already in progress; try again when it has finished"}
             if self.last is not None:
                 body["last"] = self.last.summary()
             return HTTPStatus.LOCKED, body
@@ -78,7 +79,7 @@ class SuiteService:
             started = time.time()
             try:
                 result = self.runner()
-            except Exception as e:  # the server outlives any runner failure
+            except Exception as e:  # noqa: BLE001 — the server outlives any runner failure
                 result = RunResult(exit_code=2, started=started, finished=time.time(),
                                    error=f"the run could not be started: {type(e).__name__}: {e}")
             self.last = result
@@ -99,7 +100,7 @@ def _handler(service: SuiteService) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "e2et-serve"
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:  # http.server's naming
             path = self.path.split("?", 1)[0]
             if path == "/":
                 status, body = service.run_once()

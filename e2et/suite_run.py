@@ -55,7 +55,7 @@ class RunResult:
         counts: dict[str, int] = {}
         for s in self.scenarios:
             counts[s.status] = counts.get(s.status, 0) + 1
-        iso = lambda t: dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")  # noqa: E731
+        iso = lambda t: dt.datetime.fromtimestamp(t, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")  # noqa: E731
         return {
             "result": "passed" if self.success else "failed",
             "exit_code": self.exit_code,
@@ -149,13 +149,13 @@ class BehaveSuiteRunner:
         cmd = [sys.executable, "-m", "behave"]
         for t in self.tags:
             cmd += ["--tags", t]
-        return cmd + ["-f", "json", "-o", str(run_dir / "behave.json"),
-                      "-f", "allure", "-o", str(self.reports / "allure-results"),
-                      "-f", "plain", "-o", str(run_dir / "behave.txt"),
-                      "--junit", "--junit-directory", str(run_dir / "junit")] + self.extra_args
+        return [*cmd, "-f", "json", "-o", str(run_dir / "behave.json"),
+                "-f", "allure", "-o", str(self.reports / "allure-results"),
+                "-f", "plain", "-o", str(run_dir / "behave.txt"),
+                "--junit", "--junit-directory", str(run_dir / "junit"), *self.extra_args]
 
     def __call__(self) -> RunResult:
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         run_dir = (self.reports / "serve" / stamp).resolve()
         run_dir.mkdir(parents=True, exist_ok=True)
         self._prune(run_dir.parent)

@@ -13,6 +13,20 @@ if ! command -v "$PY" >/dev/null || ! "$PY" -c "import ensurepip, venv" >/dev/nu
       || { echo "setup: could not install python3-venv: run 'apt-get install python3-venv' as root" >&2; exit 2; }
   fi
 fi
+# @sidecar pack: the stand-in's work queue (Debian redis-server) and the load-tool baseline of its bench (wrk)
+sidecar_pkgs=""
+command -v redis-server >/dev/null || sidecar_pkgs="$sidecar_pkgs redis-server"
+command -v wrk >/dev/null || sidecar_pkgs="$sidecar_pkgs wrk"
+if [ -n "$sidecar_pkgs" ]; then
+  if command -v apt-get >/dev/null; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    echo "setup: installing$sidecar_pkgs with apt-get"
+    { $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $sidecar_pkgs >/dev/null; } \
+      || { echo "setup: could not install$sidecar_pkgs: run 'apt-get install$sidecar_pkgs' as root" >&2; exit 2; }
+  else
+    echo "setup: the @sidecar sandbox needs$sidecar_pkgs (no apt-get here: install them with your package manager)" >&2
+  fi
+fi
 if ! "$PY" -c "import sys; sys.exit(sys.version_info < (3, 11))" 2>/dev/null; then
   echo "setup: Python >= 3.11 is needed ($PY is $("$PY" --version 2>&1 || echo missing)); set PYTHON=/path/to/python3.11+" >&2
   exit 2

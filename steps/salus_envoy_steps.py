@@ -16,14 +16,14 @@ def watch_attach_and_presence(context):
 
 @when("an envoy starts in the private zone for a new resource")
 def start_envoy(context):
-    context.scenario_state["envoy"] = world_of(context).start_envoy(context.scenario_state["zone"])
+    context.scenario_state["envoy"] = world_of(context).fixtures.envoy(context.scenario_state["zone"])
 
 
 @given("an envoy attached in this run's private zone for a new resource")
 def attached_envoy(context):
     world = world_of(context)
-    envoy = world.start_envoy(world.private_zone())
-    world.wait_attached(envoy)
+    envoy = world.fixtures.envoy(world.fixtures.private_zone())
+    world.expect.attached(envoy)
     context.scenario_state["envoy"] = envoy
 
 
@@ -31,30 +31,31 @@ def attached_envoy(context):
 def attach_event(context):
     world = world_of(context)
     envoy = context.scenario_state["envoy"]
-    event = world.expect_attach_event(context.scenario_state["attach_watch"], envoy)
+    event = world.expect.attach_event(context.scenario_state["attach_watch"], envoy)
     assert_that(event, has_entries(resourceId=envoy.resource_id, tenantId=world.tenant_id))
 
 
 @then("the presence monitor reports that resource as connected")
 def presence_connected(context):
-    world_of(context).expect_presence(context.scenario_state["metric_watch"],
+    world_of(context).expect.presence(context.scenario_state["metric_watch"],
                                       context.scenario_state["envoy"], connected=True)
 
 
 @then("the tenant's resources include it with the labels the envoy discovered")
 def resource_labels(context):
     world = world_of(context)
-    resource = world.wait_resource(context.scenario_state["envoy"].resource_id)
+    resource = world.expect.discovered_resource(context.scenario_state["envoy"].resource_id)
     labels = resource.get("labels", {})
     missing = [k for k in ("agent_discovered_os", "agent_discovered_arch", "agent_discovered_hostname")
                if not labels.get(k)]
-    assert_that(missing, empty(), f"resource {resource.get('resourceId')} lacks discovered labels; has {sorted(labels)}")
+    assert_that(missing, empty(),
+                f"resource {resource.get('resourceId')} lacks discovered labels; has {sorted(labels)}")
     assert_that(resource.get("presenceMonitoringEnabled"), is_(True))
 
 
 @then("the envoy's data directory holds no agent")
 def no_agent(context):
-    agents = world_of(context).installed_agents(context.scenario_state["envoy"])
+    agents = context.scenario_state["envoy"].installed_agents()
     assert_that(agents, empty(), "a fresh envoy holds agents although no install matches it")
 
 
@@ -62,30 +63,30 @@ def no_agent(context):
 @given("the telegraf release is installed on that resource")
 def install_release(context):
     world = world_of(context)
-    context.scenario_state["install"] = world.install_release(context.scenario_state["envoy"])
+    context.scenario_state["install"] = world.fixtures.install(context.scenario_state["envoy"])
 
 
 @then("the agent binary appears at the release's exact path in the envoy's data directory")
 def binary_at_path(context):
     world = world_of(context)
-    world.wait_agent_binary(context.scenario_state["envoy"], world.telegraf_release())
+    world.expect.agent_binary(context.scenario_state["envoy"], world.fixtures.telegraf_release())
 
 
 @then("the agent's current link points at that release version")
 def current_link(context):
     world = world_of(context)
-    release = world.telegraf_release()
-    target = world.current_link_target(context.scenario_state["envoy"], release["type"])
-    assert_that(target, equal_to(release["version"]),
-                f"CURRENT link of {release['type']} points at {target!r}, not the installed release")
+    release = world.fixtures.telegraf_release()
+    target = world.expect.current_link_target(context.scenario_state["envoy"], release.type)
+    assert_that(target, equal_to(release.version),
+                f"CURRENT link of {release.type} points at {target!r}, not the installed release")
 
 
 @when("the agent install is deleted")
 def delete_install(context):
-    world_of(context).delete_install(context.scenario_state["install"])
+    world_of(context).installs.delete(context.scenario_state["install"].id)
 
 
 @then("the agent binary is removed from the envoy's data directory")
 def binary_removed(context):
     world = world_of(context)
-    world.wait_agent_binary_gone(context.scenario_state["envoy"], world.telegraf_release())
+    world.expect.agent_binary_gone(context.scenario_state["envoy"], world.fixtures.telegraf_release())

@@ -17,26 +17,34 @@ Every problem is one ``ConfigError`` line naming the setting and how to fix it.
 from __future__ import annotations
 
 import os
-import types
-import typing
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
+from . import profile_data
 from .durations import Seconds
 from .errors import ConfigError
 from .packs import Pack, PackSettings, registry
+from .profile_data import (
+    ENV_PREFIX,
+    apply_secret_files,
+    env_name,
+    first_required,
+    legacy_claims,
+    mask,
+    merge,
+    read_secret_file,
+    read_yaml,
+    secret_paths,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROFILE_DIR = REPO_ROOT / "profiles"
 PROFILES = ("local", "dev", "staging", "prod")
-ENV_PREFIX = "E2ET_"
-
 
 class Http(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -70,185 +78,20 @@ class RunSettings(BaseSettings):
 
     def redacted_dict(self) -> dict[str, Any]:
         """Everything but secrets (for environment.properties, logs and reports)."""
-        return _mask(self.model_dump(mode="json", exclude_none=False), _secret_paths(type(self)))
+        return mask(self.model_dump(mode="json", exclude_none=False), secret_paths(type(self)))
 
 
 RUN_KEYS = set(RunSettings.model_fields)
 
 
-# ----------------------------------------------------------------------------- model introspection
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    """Model classes inside an annotation (``User | None`` → [User])."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType, typing.Annotated):
-        return [m for a in typing.get_args(annotation) for m in _models_in(a)]
-    return []
-
-
-def _is_secret(annotation: Any) -> bool:
-    if annotation is SecretStr:
-        return True
-    origin = typing.get_origin(annotation)
-    return origin in (typing.Union, types.UnionType) and SecretStr in typing.get_args(annotation)
-
-
-def _secret_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    paths: list[tuple[str, ...]] = []
-    for name, info in model.model_fields.items():
-        if _is_secret(info.annotation):
-            paths.append((*prefix, name))
-        for sub in _models_in(info.annotation):
-            paths += _secret_paths(sub, (*prefix, name))
-    return paths
-
-
-def _first_required(model: type[BaseModel], path: Sequence[str]) -> list[str]:
-    """``path`` extended to the first required key of the sub-model it names (for "X is missing")."""
-    node: type[BaseModel] | None = model
-    for part in path:
-        info = node.model_fields.get(part) if node else None
-        subs = _models_in(info.annotation) if info else []
-        node = subs[0] if subs else None
-    if node is None:
-        return list(path)
-    first = next((n for n, i in node.model_fields.items() if i.is_required()), None)
-    return [*path, first] if first else list(path)
-
-
-def _mask(data: Any, paths: Iterable[tuple[str, ...]]) -> Any:
-    for path in paths:
-        node = data
-        for part in path[:-1]:
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, dict) and path[-1] in node:
-            node[path[-1]] = "***" if node[path[-1]] else None
-    return data
-
-
-# ----------------------------------------------------------------------------- files
 def known_profiles() -> list[str]:
     extra = sorted(p.stem for p in PROFILE_DIR.glob("*.yaml") if p.stem not in PROFILES) if PROFILE_DIR.is_dir() else []
     return list(PROFILES) + extra
 
 
-def read_yaml(path: Path, hint: str) -> dict[str, Any]:
-    """A YAML mapping, or a ConfigError naming the file (and line) and the fix."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} not found: {hint}") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where} is not valid YAML ({getattr(e, 'problem', None) or e}): "
-                          "fix the syntax there") from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path} must be a YAML mapping of settings, not a {type(raw).__name__}: "
-                          "see profiles/dev.yaml for the shape")
-    return raw
-
-
-def _put(data: dict[str, Any], path: Sequence[str], value: Any) -> None:
-    node = data
-    for part in path[:-1]:
-        nxt = node.get(part)
-        if not isinstance(nxt, dict):
-            nxt = node[part] = {}
-        node = nxt
-    node[path[-1]] = value
-
-
-def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    for k, v in top.items():
-        if isinstance(v, Mapping) and isinstance(base.get(k), dict):
-            _merge(base[k], v)
-        else:
-            base[k] = dict(v) if isinstance(v, Mapping) else v
-    return base
-
-
-def _claims(packs: Iterable[Pack]) -> dict[str, str]:
-    """Top-level legacy section → the pack that owns it."""
-    return {s: p.name for p in packs for s in p.legacy.sections}
-
-
-def _dotted_legacy(packs: Iterable[Pack]) -> dict[str, tuple[str, tuple[str, ...] | None]]:
-    return {k: (p.name, path) for p in packs for k, path in p.legacy.keys.items()}
-
-
 def normalise(raw: Mapping[str, Any], source: str, packs: Mapping[str, Pack]) -> dict[str, Any]:
-    """The file's settings in canonical shape: run-wide keys, then ``{pack: section}``.
-
-    Legacy keys (flat dotted or nested the way viper reads them) and legacy top-level sections are
-    moved into their pack's section; an explicit ``<pack>:`` section wins over them.
-    """
-    claims, dotted = _claims(packs.values()), _dotted_legacy(packs.values())
-    prefixes = {".".join(k.split(".")[:i]) for k in dotted for i in range(1, k.count(".") + 1)}
-    flat: dict[str, Any] = {}
-    explicit: dict[str, Any] = {}
-
-    def walk(node: Mapping[str, Any], prefix: str) -> None:
-        for k, v in node.items():
-            path = f"{prefix}.{k}" if prefix else str(k)
-            if path in dotted and not isinstance(v, dict):
-                pack, target = dotted[path]
-                if target is not None:
-                    _put(flat, [pack, *target], v)
-            elif isinstance(v, dict) and (path in prefixes or (not prefix and path in claims)):
-                walk(v, path)
-            elif prefix or path in claims:
-                parts = path.split(".")
-                _put(flat, [claims[parts[0]], *parts] if parts[0] in claims else parts, v)
-            else:
-                explicit[path] = v
-    walk(raw, "")
-    known = RUN_KEYS | set(registry()) | set(claims) | {"profile"}
-    unknown = sorted(k for k in explicit if k not in known)
-    if unknown:
-        raise ConfigError(f"{source}: unknown key {unknown[0]!r}: remove it or use one of "
-                          f"{', '.join(sorted(RUN_KEYS | set(registry())))}")
-    return _merge(flat, explicit)
-
-
-def _secret_files(data: dict[str, Any], packs: Mapping[str, Pack], source: str, allow_inline: bool) -> None:
-    """``<secret>_file`` keys read into their secret; a literal secret refused unless allowed."""
-    for pack in packs.values():
-        section = data.get(pack.name)
-        if not isinstance(section, dict):
-            continue
-        for path in _secret_paths(pack.settings_model):
-            node: Any = section
-            for part in path[:-1]:
-                node = node.get(part) if isinstance(node, dict) else None
-            if not isinstance(node, dict):
-                continue
-            key, dotted = path[-1], ".".join((pack.name, *path))
-            if node.get(f"{key}_file"):
-                node[key] = _read_secret_file(f"{source} {dotted}_file", str(node.pop(f"{key}_file")))
-            elif node.get(key) and not allow_inline:
-                raise ConfigError(f"{source}: {dotted} is a secret and must not be written in a config file: set "
-                                  f"{env_name(pack, path)} or {dotted}_file instead")
-
-
-def _read_secret_file(where: str, path: str) -> str:
-    try:
-        return Path(path).expanduser().read_text().strip()
-    except OSError as e:
-        raise ConfigError(f"{where}: secret file {path} unreadable ({e.strerror}): fix the path") from None
-
-
-def env_name(pack: Pack, path: Sequence[str]) -> str:
-    """The env var to name for a setting: the pack's legacy name where one exists, else the nested one."""
-    legacy = pack.legacy.env_name(tuple(path))
-    if legacy:
-        return legacy
-    if path and path[0] in pack.legacy.sections:
-        return ENV_PREFIX + "__".join(path).upper()
-    return ENV_PREFIX + "__".join((pack.name, *path)).upper()
+    """A file's settings in canonical shape: run-wide keys, then ``{pack: section}`` (legacy moved in)."""
+    return profile_data.normalise(raw, source, packs, RUN_KEYS)
 
 
 # ----------------------------------------------------------------------------- environment
@@ -258,7 +101,7 @@ def _canonical_env(env: Mapping[str, str], packs: Mapping[str, Pack]) -> tuple[d
     An ``E2ET_X__…`` whose X is neither a run-wide key, a pack, nor a pack's legacy section is a
     typo that would silently do nothing: refused.
     """
-    claims = _claims(packs.values())
+    claims = legacy_claims(packs.values())
     legacy_flat = {e: (p.name, path) for p in packs.values() for e, path in p.legacy.env.items()}
     known = RUN_KEYS | set(registry()) | set(claims)
     canonical: dict[str, str] = {}
@@ -290,9 +133,9 @@ def _canonical_env(env: Mapping[str, str], packs: Mapping[str, Pack]) -> tuple[d
 
 def _env_secret_files(mapping: dict[str, str], packs: Mapping[str, Pack]) -> None:
     secret_env = {ENV_PREFIX + "__".join((p.name, *path)).upper() for p in packs.values()
-                  for path in _secret_paths(p.settings_model)}
+                  for path in secret_paths(p.settings_model)}
     for name in [n for n in mapping if n.endswith("_FILE") and n[:-5] in secret_env]:
-        mapping[name[:-5]] = _read_secret_file(name, mapping.pop(name))
+        mapping[name[:-5]] = read_secret_file(name, mapping.pop(name))
 
 
 class _MappingEnv(EnvSettingsSource):
@@ -343,7 +186,7 @@ def _validation_error(e: ValidationError, profile: str, source: str, packs: Mapp
         return ConfigError(f"profile {profile}: no {pack.name} settings: add a {pack.name}: section to {source} "
                            f"(docs/adding-a-system.md lists its keys) or select other tags")
     if err["type"] == "missing":
-        loc = _first_required(model, loc)
+        loc = first_required(model, loc)
     key = ".".join(loc)
     hint = env_name(pack, loc[1:]) if pack is not None else ENV_PREFIX + "__".join(loc).upper()
     if err["type"] == "missing":
@@ -374,7 +217,7 @@ def read_sandbox_profiles(env: Mapping[str, str] | None = None) -> dict[str, Any
     data: dict[str, Any] = {}
     for path in sandbox_profile_files(env):
         raw = read_yaml(path, "start the sandbox (`e2et sandbox up`) or fix E2ET_SANDBOX_PROFILE")
-        _merge(data, normalise(raw, str(path), registry()))
+        merge(data, normalise(raw, str(path), registry()))
     data.pop("profile", None)
     return data
 
@@ -395,7 +238,7 @@ def load_settings(profile: str | None = None, env: Mapping[str, str] | None = No
         source = str(path)
     elif profile == "local":
         data = read_sandbox_profiles(env)
-        _merge(data, dict(provided or {}))
+        merge(data, dict(provided or {}))
         source, inline = "the sandbox profile", True
         if (packs is None or packs) and not any(isinstance(data.get(n), dict) for n in allp):
             raise ConfigError("profile local needs a sandbox: run through behave/e2et (which start one) or set "
@@ -408,7 +251,7 @@ def load_settings(profile: str | None = None, env: Mapping[str, str] | None = No
         raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(known_profiles())} "
                           "(or set E2ET_CONFIG to a YAML file)")
     data.pop("profile", None)
-    _secret_files(data, allp, source, inline)
+    apply_secret_files(data, allp, source, inline)
     canonical, legacy = _canonical_env(env, allp)
     names = list(packs) if packs is not None else [
         n for n in allp if isinstance(data.get(n), dict)
@@ -416,12 +259,45 @@ def load_settings(profile: str | None = None, env: Mapping[str, str] | None = No
     chosen = [allp[n] if n in allp else _unknown_pack(n) for n in names]
     model = _settings_class(chosen, canonical, legacy, data)
     try:
-        settings = model(profile=profile)
+        settings = model(profile=profile)  # type: ignore[call-arg]  # the rest comes from the sources
     except ValidationError as e:
         raise _validation_error(e, profile, source, allp, model) from None
     for pack in chosen:
+        refuse_placeholders(pack, settings.section(pack.name), profile, source)
         pack.check(settings.section(pack.name), profile)
     return settings
+
+
+#: What a shipped template writes where only the user knows the value (a host name, a tenant):
+#: refused before any connection or name lookup, so a profile holding only an API key can never
+#: send it somewhere real by accident (``.invalid`` never resolves anyway, RFC 2606).
+PLACEHOLDER = "CHANGE-ME"
+
+
+def refuse_placeholders(pack: Pack, section: Any, profile: str, source: str) -> None:
+    """A ``ConfigError`` naming the first setting still holding the template's placeholder."""
+    def walk(node: Any, path: tuple[str, ...]) -> tuple[tuple[str, ...], str] | None:
+        if isinstance(node, str):
+            return (path, node) if PLACEHOLDER in node else None
+        if isinstance(node, BaseModel):
+            items: Iterable[tuple[str, Any]] = ((k, getattr(node, k)) for k in type(node).model_fields)
+        elif isinstance(node, dict):
+            items = node.items()
+        elif isinstance(node, (list, tuple)):
+            items = ((str(i), v) for i, v in enumerate(node))
+        else:
+            return None
+        for key, value in items:
+            found = walk(value, (*path, str(key)))
+            if found:
+                return found
+        return None
+    found = walk(section, ())
+    if found:
+        path, value = found
+        keys = tuple(p for p in path if not p.isdigit())
+        raise ConfigError(f"profile {profile}: {pack.name}.{'.'.join(path)} is still the template's placeholder "
+                          f"({value}): set the real value in {source} or set {env_name(pack, keys)}")
 
 
 def _unknown_pack(name: str) -> Pack:

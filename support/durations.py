@@ -44,7 +44,7 @@ def format_go(seconds: float) -> str:
     """``90`` → ``1m30s``: how Go prints a ``time.Duration`` (whole seconds and below as ms)."""
     if seconds < 1:
         return f"{round(seconds * 1000)}ms"
-    whole = int(round(seconds))
+    whole = round(seconds)
     h, rest = divmod(whole, 3600)
     m, s = divmod(rest, 60)
     return (f"{h}h" if h else "") + (f"{m}m" if h or m else "") + f"{s}s"

@@ -11,8 +11,9 @@ import re
 import shlex
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import httpx
 
@@ -82,7 +83,7 @@ class ExchangeLog:
         if response is not None:
             try:
                 excerpt = response.text[:300]
-            except Exception:
+            except Exception:  # noqa: BLE001 — a body that cannot be decoded is still evidence
                 excerpt = "<unreadable>"
             if SECRET_RESPONSE_PATHS.search(request.url.path) and response.is_success:
                 excerpt = "<response holds credentials: not recorded>"

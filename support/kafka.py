@@ -16,19 +16,21 @@ genuine event when the harness's clock runs ahead of the producers'.
 """
 from __future__ import annotations
 
+import collections
+import contextlib
 import json
 import logging
 import os
 import re
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hamcrest import equal_to
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 from hamcrest.core.matcher import Matcher
 from hamcrest.core.string_description import StringDescription
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 
 from .durations import Seconds
 from .errors import InfrastructureError, WaitTimeout
@@ -79,7 +81,7 @@ class Expectation:
     description: str = ""
 
     @classmethod
-    def of(cls, description: str = "", **fields: Any) -> "Expectation":
+    def of(cls, description: str = "", **fields: Any) -> Expectation:
         """Keyword form; ``a__b`` stands for the path ``a.b``."""
         return cls({k.replace("__", "."): v if isinstance(v, Matcher) else equal_to(v) for k, v in fields.items()},
                    description)
@@ -127,7 +129,8 @@ class _Predicate:
         return []
 
     def describe(self) -> str:
-        what = _describe(self.check) if isinstance(self.check, Matcher) else getattr(self.check, "__name__", "predicate")
+        what = (_describe(self.check) if isinstance(self.check, Matcher)
+                else getattr(self.check, "__name__", "predicate"))
         return f"{self.description} ({what})" if self.description else what
 
 
@@ -243,6 +246,8 @@ class TopicWatcher:
         self.normalise = normalise or (lambda m: [m])
         self.keep = keep
         self.seen: list[dict[str, Any]] = []      # kept (normalised) messages, oldest first
+        #: other tenants' messages, kept only to *count* wrong-tenant matches on timeout; never shown
+        self._others: collections.deque[dict[str, Any]] = collections.deque(maxlen=keep)
         self.stats = ScanStats()
         self._consumer: Any = None
         self._start_ms = 0
@@ -276,15 +281,14 @@ class TopicWatcher:
         self.stats = ScanStats(start_offsets={tp.partition: ends[tp] for tp in tps},
                                positions={tp.partition: ends[tp] for tp in tps})
         self.seen.clear()
+        self._others.clear()
         self._start_ms = int(time.time() * 1000)
         return self
 
     def close(self) -> None:
         if self._consumer is not None:
-            try:
+            with contextlib.suppress(Exception):     # closing must never fail a cleanup
                 self._consumer.close()
-            except Exception:  # noqa: BLE001 — closing must never fail a cleanup
-                pass
             self._consumer = None
 
     def __enter__(self) -> TopicWatcher:
@@ -321,6 +325,7 @@ class TopicWatcher:
                 for msg in self.normalise(raw):
                     if self.tenant_id is not None and str(msg.get("tenantId")) != self.tenant_id:
                         self.stats.other_tenants += 1
+                        self._others.append(msg)
                         continue
                     fresh.append(msg)
         self.seen.extend(fresh)
@@ -364,8 +369,12 @@ class TopicWatcher:
             shown = [m for m in self.seen if str(m.get("tenantId")) == tenant]
             hidden = len(self.seen) - len(shown)
         parts = ", ".join(f"p{p}: {s.start_offsets.get(p)}→{s.positions.get(p)}" for p in sorted(s.start_offsets))
-        lines = [f"no message on {self.topic} matched within {timeout:g}s: expected {exp.describe()}",
-                 f"scanned partitions [{parts}]: {s.records} records, {len(shown)} of tenant {tenant or '?'}, "
+        lines = [f"no message on {self.topic} matched within {timeout:g}s: expected {exp.describe()}"]
+        wrong = self._wrong_tenant(exp, tenant)
+        if wrong:
+            lines.append(f"WRONG TENANT: {wrong} record(s) of other tenants match every other expected field — the "
+                         f"platform published it under another tenant than {tenant} (their content is not shown)")
+        lines += [f"scanned partitions [{parts}]: {s.records} records, {len(shown)} of tenant {tenant or '?'}, "
                  f"{s.other_tenants + hidden} of other tenants (not shown), {s.too_old} older than the watch, "
                  f"{s.not_json} not JSON"]
         near = sorted(shown, key=exp.score, reverse=True)[:NEAR_MISSES]
@@ -384,6 +393,17 @@ class TopicWatcher:
             lines.append(f"Kafka broker {', '.join(down)} unreachable at the end of the wait: the broker went "
                          "down (check the broker, then kafka.brokers)")
         return "\n".join(lines)
+
+    def _wrong_tenant(self, exp: Any, tenant: str | None) -> int:
+        """How many records of other tenants match every expected field but the tenant (counts only)."""
+        if tenant is None or not isinstance(exp, Expectation) or "tenantId" not in exp.fields:
+            return 0
+        fields = exp.fields
+        rest = {p: m for p, m in fields.items() if p != "tenantId"}
+        if not rest:
+            return 0
+        pool = list(self._others) + [m for m in self.seen if str(m.get("tenantId")) != tenant]
+        return sum(1 for m in pool if all(matcher.matches(lookup(m, p)) for p, matcher in rest.items()))
 
     def _unreachable_brokers(self) -> list[str]:
         """Brokers refusing a TCP connection now: a dead broker explains an empty wait."""

@@ -128,8 +128,15 @@ def before_scenario(context: Any, scenario: Any) -> None:
         scenario.skip(reason=reason)
 
 
+class CleanupDefect(AssertionError):
+    """A scenario's cleanup proved the system wrong (e.g. a DELETE answered 204 and left the object)."""
+
+
 def after_scenario(context: Any, scenario: Any) -> None:
+    """Run the scenario's cleanups; raise ``CleanupDefect`` when one of them found a product defect
+    (the scenario then fails with that message) — other cleanup trouble is only logged."""
     stack = getattr(context, "scenario_cleanup", None)
+    defects: list[str] = []
     if stack is not None:
         context.config.userdata["_e2et_cleaning"] = True
         try:
@@ -138,8 +145,12 @@ def after_scenario(context: Any, scenario: Any) -> None:
             context.config.userdata["_e2et_cleaning"] = False
         for f in failures or []:
             log.warning("scenario cleanup failed: %s", f)
+            if f.product:
+                defects.append(f.error)
     if context.config.userdata.get("_e2et_signal"):
         raise KeyboardInterrupt("signal received during cleanup")
+    if defects:
+        raise CleanupDefect("; ".join(defects))
 
 
 def stop_run(context: Any) -> None:

@@ -64,7 +64,7 @@ class TcpListener:
         while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self.accepted += 1
             conn.close()
@@ -76,7 +76,7 @@ class TcpListener:
         self._thread.join(2)
         self.sock.close()
 
-    def __enter__(self) -> "TcpListener":
+    def __enter__(self) -> TcpListener:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -93,7 +93,7 @@ class _OkHandler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _ok  # noqa: N815
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _ok  # http.server's naming
 
     def log_message(self, *args: Any) -> None:  # keep test output clean
         pass
@@ -119,7 +119,7 @@ class HttpServer:
         self.server.shutdown()
         self.server.server_close()
 
-    def __enter__(self) -> "HttpServer":
+    def __enter__(self) -> HttpServer:
         return self
 
     def __exit__(self, *exc: Any) -> None:

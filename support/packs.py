@@ -4,7 +4,7 @@ A system is ``features/<name>/``, ``steps/<name>_*.py``, ``support/<name>/`` and
 plus one declaration — ``support/<name>/pack.py`` defining ``PACK``, an instance of a :class:`Pack`
 subclass — and one line in ``support/registry.py``. The lifecycle, the ``e2et`` command, parallel
 flows, soaks, the janitor, the summary and the Allure environment learn about a system only from
-here (docs/adding-a-system.md walks through it with Salus as the example).
+here (docs/adding-a-system.md walks through it with a worked example).
 """
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ class Pack:
     fault_catalog_module: ClassVar[str | None] = None   # module with CATALOG: {name: spec with .description}
     legacy: ClassVar[Legacy] = Legacy()
     how_to_enable: ClassVar[Mapping[str, str]] = {}     # capability → what to add to the profile
-    leak_markers: ClassVar[tuple[str, ...]] = ()        # command-line fragments of processes that must not outlive a run
+    leak_markers: ClassVar[tuple[str, ...]] = ()        # command lines of processes that must not outlive a run
     known_issues: ClassVar[Mapping[str, str]] = {}      # @known_issue:<key> → reason shown on the skip
 
     def __repr__(self) -> str:

@@ -7,6 +7,7 @@ escaped it (re-parented or in a new session), found with psutil.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,10 +20,8 @@ import psutil
 def _signal_group(pgid: int | None, sig: int) -> None:
     if pgid is None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def family(pid: int, pgid: int | None = None) -> list[psutil.Process]:
@@ -43,26 +42,24 @@ def family(pid: int, pgid: int | None = None) -> list[psutil.Process]:
     return [p for p in found.values() if p.pid != pid]
 
 
-def stop_tree(proc: subprocess.Popen | None, grace: float = 5.0, pgid: int | None = None) -> int | None:
+def stop_tree(proc: subprocess.Popen | None, grace: float = 5.0, pgid: int | None = None,
+              group: bool = True) -> int | None:
     """Stop ``proc``, its process group and every descendant; return its exit code (None if unknown).
 
-    ``pgid`` defaults to ``proc.pid`` — right for children started with ``start_new_session=True``.
+    ``pgid`` defaults to ``proc.pid`` — right for children started with ``start_new_session=True``;
+    ``group=False`` for a child that shares the caller's group (only it and its descendants go).
     Idempotent: a process already gone is fine.
     """
     if proc is None:
         return None
-    pgid = proc.pid if pgid is None else pgid
+    pgid = (proc.pid if pgid is None else pgid) if group else None
     strays = family(proc.pid, pgid)
     if proc.poll() is None:
         _signal_group(pgid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             proc.terminate()
-        except ProcessLookupError:
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
     _signal_group(pgid, signal.SIGKILL)
     try:
         proc.wait(3)
@@ -71,10 +68,8 @@ def stop_tree(proc: subprocess.Popen | None, grace: float = 5.0, pgid: int | Non
         proc.wait(3)
     leftovers = {p.pid: p for p in strays + family(proc.pid, pgid)}
     for p in leftovers.values():
-        try:
+        with contextlib.suppress(psutil.Error):
             p.kill()
-        except psutil.Error:
-            pass
     psutil.wait_procs(list(leftovers.values()), timeout=2)
     return proc.returncode
 
@@ -131,8 +126,6 @@ def tree_rss(pid: int | None) -> int:
         return 0
     total = 0
     for p in procs:
-        try:
+        with contextlib.suppress(psutil.Error):
             total += p.memory_info().rss
-        except psutil.Error:
-            pass
     return total

@@ -2,5 +2,6 @@
 
 PACK_MODULES: tuple[str, ...] = (
     "support.salus.pack",
+    "support.sidecar.pack",
     "support.coral.pack",
 )

@@ -16,9 +16,9 @@ import string
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .errors import ConfigError
 
@@ -50,7 +50,7 @@ def new_run_id(now: float | None = None) -> str:
 
 def run_id_time(run_id: str) -> dt.datetime:
     """When a run started, read from its id (the janitor's age rule)."""
-    return dt.datetime.fromtimestamp(int(run_id[:6], 36), dt.timezone.utc)
+    return dt.datetime.fromtimestamp(int(run_id[:6], 36), dt.UTC)
 
 
 def parse_run_id(name: str) -> str | None:
@@ -117,7 +117,7 @@ class RunContext:
 
     def stamp(self) -> dict[str, str]:
         """Metadata put on everything that takes metadata: the janitor's second way to spot leftovers."""
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         return {STAMP_KEY: self.run_id, CREATED_KEY: now.isoformat().replace("+00:00", "Z")}
 
     def temp_root(self) -> Path:
@@ -142,6 +142,8 @@ class RunContext:
 class CleanupFailure:
     name: str
     error: str
+    #: the action raised an assertion: it proved the system wrong (e.g. a DELETE that left its object)
+    product: bool = False
 
     def __str__(self) -> str:
         return f"{self.name}: {self.error}"
@@ -184,26 +186,28 @@ class CleanupStack:
                 if not self._items:
                     break
                 name, action, timeout = self._items.pop()
-            err = self._bounded(name, action, timeout)
-            if err:
-                failures.append(CleanupFailure(name, err))
-                log.warning("cleanup %s failed: %s", name, err)
+            failure = self._bounded(name, action, timeout)
+            if failure:
+                failures.append(failure)
+                log.warning("cleanup %s failed: %s", name, failure.error)
         self.failures.extend(failures)
         return failures
 
     @staticmethod
-    def _bounded(name: str, action: Callable[[], object], timeout: float) -> str | None:
-        result: list[str | None] = [None]
+    def _bounded(name: str, action: Callable[[], object], timeout: float) -> CleanupFailure | None:
+        result: list[CleanupFailure | None] = [None]
 
         def target() -> None:
             try:
                 action()
+            except AssertionError as e:
+                result[0] = CleanupFailure(name, str(e), product=True)
             except BaseException as e:  # noqa: BLE001 — collected and reported; the rest still runs
-                result[0] = f"{type(e).__name__}: {e}"
+                result[0] = CleanupFailure(name, f"{type(e).__name__}: {e}")
 
         t = threading.Thread(target=target, daemon=True, name=f"cleanup:{name[:40]}")
         t.start()
         t.join(timeout)
         if t.is_alive():
-            return f"did not finish within {timeout:g}s (left running in the background)"
+            return CleanupFailure(name, f"did not finish within {timeout:g}s (left running in the background)")
         return result[0]

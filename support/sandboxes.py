@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from . import config, packs
 from .processes import stop_tree
 from .waiting import poll
@@ -44,9 +46,20 @@ class SandboxHandle:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The stand-in's own process (``process`` is the guardian that watches this runner for it)."""
+        try:
+            kids = psutil.Process(self.process.pid).children()
+        except psutil.Error:
+            return None
+        return kids[0].pid if kids else None
+
     def stop(self, grace: float = 8.0) -> None:
-        """Stop the sandbox's process group (broker, workers and pollers included)."""
+        """Stop the sandbox's process group (broker, workers and pollers included), then remove
+        its profile file: it holds the sandbox's generated secrets and is useless once it stopped."""
         stop_tree(self.process, grace)
+        self.profile_path.unlink(missing_ok=True)
 
     def __enter__(self) -> SandboxHandle:
         return self
@@ -80,7 +93,9 @@ def start_sandbox(pack: str, run_dir: Path, *, config_file: Path | None = None, 
     log_path = run_dir / "sandbox.log"
     stderr_path = run_dir / "sandbox.stderr.log"
     profile.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", module, "up", "--quiet", f"--profile-out={profile}", f"--log-file={log_path}"]
+    # under a guardian: should this process die without its teardown (SIGKILL), the sandbox stops itself
+    cmd = [sys.executable, "-m", "support.guardian", f"--parent={os.getpid()}", "--",
+           sys.executable, "-m", module, "up", "--quiet", f"--profile-out={profile}", f"--log-file={log_path}"]
     cfg = config_file or config
     if cfg:
         cmd.append(f"--config={cfg}")
@@ -140,7 +155,7 @@ class Sandboxes:
     def sections(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for handle in self.handles.values():
-            config._merge(data, handle.section())
+            config.merge(data, handle.section())
         return data
 
     def profile_env(self, env: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Which packs a run selects: behave's own tag-expression evaluation over the real feature files.
 
-Why not parse the tag string: ``--tags "not @salus"`` names Salus but selects none of it, and
-``@salus and @story:attach`` selects Salus without being ``@salus`` alone. A pack is selected when
+Why not parse the tag string: ``--tags "not @a"`` names pack a but selects none of it, and
+``@a and @story:x`` selects pack a without being ``@a`` alone. A pack is selected when
 at least one of its scenarios would run — exactly behave's rule (tags, name filters, outlines).
 """
 from __future__ import annotations

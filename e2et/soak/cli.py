@@ -22,7 +22,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     soak.add_argument("--max-failures", type=int, help="stop after this many unexpected failed cycles")
     soak.add_argument("--cooldown", type=float, default=0.0, metavar="S", help="seconds between cycles")
     soak.add_argument("--stop-on-failure", action="store_true", help="stop after the first unexpected failure")
-    soak.add_argument("--resume", action="store_true", help="continue the soak in --output after its last finished cycle")
+    soak.add_argument("--resume", action="store_true",
+                      help="continue the soak in --output after its last finished cycle")
     soak.add_argument("--dry-run", action="store_true", help="list cycles, phases and injections; touch nothing")
     soak.add_argument("--output", help="soak directory (default reports/soak/<soak-id>)")
     soak.add_argument("--inject-failure", metavar="NAME", help="a sandbox fault switch, or 'random'")
@@ -33,7 +34,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     soak.add_argument("--seed", type=int, default=0, help="seed for --inject-failure random")
     soak.add_argument("--cycle-timeout", type=float, default=900.0, metavar="S", help="SIGTERM a cycle after S seconds")
     soak.add_argument("--baseline", help="an earlier soak directory: flag percentile regressions against it")
-    soak.add_argument("--regression-margin", type=float, default=0.2, help="fraction over baseline that is a regression")
+    soak.add_argument("--regression-margin", type=float, default=0.2,
+                      help="fraction over baseline that is a regression")
     soak.add_argument("--regression-min-delta", type=float, default=0.05, help="…and at least this many seconds")
     soak.add_argument("behave_args", nargs=argparse.REMAINDER, help="-- extra behave arguments for every cycle")
     soak.set_defaults(func=cmd_soak)
@@ -73,9 +75,9 @@ def config_from_args(args: argparse.Namespace) -> SoakConfig:
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
-    from support.sandboxes import SandboxStartError
     from support.errors import E2etError
     from support.run import new_run_id
+    from support.sandboxes import SandboxStartError
 
     from .orchestrator import SoakInputError, dry_run, start_or_resume
     from .report import write_report
@@ -85,7 +87,8 @@ def cmd_soak(args: argparse.Namespace) -> int:
     if args.resume and not args.output:
         print("e2et soak: --resume needs --output <soak directory>", file=sys.stderr)
         return exitcodes.CONFIG
-    output = Path(args.output) if args.output else Path("reports") / "soak" / f"soak-{new_run_id()}"
+    from support.reporting.paths import reports_root
+    output = Path(args.output) if args.output else reports_root() / "soak" / f"soak-{new_run_id()}"
     try:
         if args.dry_run:
             return dry_run(cfg, output, Console(highlight=False))

@@ -45,7 +45,8 @@ def compare_table(a: dict[str, Any], b: dict[str, Any], margin: float = 0.2,
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [f"{percentile.upper()} seconds, B against A (margin {margin:.0%}, min Δ {min_delta}s)"]
     for i, r in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths))).rstrip())
+        cells = (c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths, strict=False)))
+        lines.append("  ".join(cells).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     lines.append(f"{len(flagged)} regression(s) flagged" + (":" if flagged else ""))

@@ -31,7 +31,7 @@ class SoakConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SoakConfig":
+    def from_dict(cls, data: dict[str, Any]) -> SoakConfig:
         """Unknown keys are ignored so an older state file still resumes after an upgrade."""
         known = cls.__dataclass_fields__.keys()
         return cls(**{k: v for k, v in data.items() if k in known})

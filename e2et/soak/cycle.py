@@ -11,9 +11,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .. import exitcodes
 from .behave_results import CycleResults, parse_behave_json
@@ -85,7 +85,6 @@ def run_cycle(cycle: int, run_id: str, root: Path, tags: list[str], env: dict[st
                     deadline = time.monotonic() + 60      # its cleanups get a minute
                 elif timed_out and time.monotonic() >= deadline:
                     proc.kill()
-    if rc < 0:
-        rc = {signal.SIGINT: exitcodes.INTERRUPTED, signal.SIGTERM: exitcodes.TERMINATED}.get(-rc, 1)
+    rc = exitcodes.of_child(rc)
     results = parse_behave_json(d / "behave.json", d / "reports" / "summary.json")
     return CycleRun(cycle, run_id, d, rc, round(time.monotonic() - started, 3), results, timed_out)

@@ -9,8 +9,9 @@ clears the fault after every injected cycle either way (a killed child must not 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 RANDOM = "random"
 # excluded from `random`: slow-responses stretches a cycle by minutes (15 s per request) and

@@ -85,7 +85,7 @@ def check_inputs(cfg: SoakConfig) -> list[dict[str, Any]]:
         phases = discover_phases(cfg.tags)
     except ValueError as e:
         raise SoakInputError(f"--tags {' '.join(cfg.tags)}: {e} (write one expression, "
-                             "e.g. '@salus and @feature:agent-installs')") from e
+                             "e.g. '@mypack and @feature:some-feature')") from e
     if not phases:
         raise SoakInputError(f"no feature matches --tags {' '.join(cfg.tags)}")
     if cfg.inject_at_phase and cfg.inject_at_phase not in {p.name for p in phases}:
@@ -184,9 +184,10 @@ class Soak:
         progress.update(cycle, f"running {run_id}" + (f" [inject {inj.fault}]" if inj else ""))
         whole_cycle = inj is not None and inj.phase is None
         try:
-            if whole_cycle:
+            if whole_cycle and inj is not None:
                 self.faults.enable(inj.fault, inj.param)
-            run = run_cycle(cycle, run_id, self.out, self.cfg.tags, {**self.env, **child_env(inj, soak_packs(self.cfg))},
+            env = {**self.env, **child_env(inj, soak_packs(self.cfg))}
+            run = run_cycle(cycle, run_id, self.out, self.cfg.tags, env,
                             self.cfg.behave_args, self.cfg.cycle_timeout,
                             on_start=lambda p: setattr(self.signals, "child", p),
                             phase_fault=inj is not None and inj.phase is not None)

@@ -18,7 +18,7 @@ def plot_durations(analysis: dict[str, Any], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for phase, points in analysis.get("phase_series", {}).items():
         if points:
-            xs, ys = zip(*points)
+            xs, ys = zip(*points, strict=False)
             ax.plot(xs, ys, marker="o", markersize=3, label=phase)
     for c in analysis.get("per_cycle", []):
         if c.get("injected"):

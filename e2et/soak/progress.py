@@ -33,7 +33,7 @@ class SoakProgress:
                                  TextColumn("{task.fields[info]}"), console=self.console)
         self.task = self.progress.add_task("soak", total=total, completed=first_cycle - 1, info="")
 
-    def __enter__(self) -> "SoakProgress":
+    def __enter__(self) -> SoakProgress:
         self.progress.start()
         return self
 

@@ -30,7 +30,7 @@ def _cause(injection: dict[str, Any]) -> str:
 
 def render_markdown(a: dict[str, Any], plots: list[Path]) -> str:
     rate = a.get("success_rate")
-    lines = [f"# Soak {a['soak_id']}", "",
+    lines = [f"# Soak {str(a['soak_id']).removeprefix('soak-')}", "",
              f"**{a['passed']}/{a['cycles']} cycles passed"
              + (f" ({100 * rate:.1f} %)" if rate is not None else "") + "**"
              + (f"; clean (non-injected) cycles: {100 * a['clean_success_rate']:.1f} % of {a['clean_cycles']}"
@@ -50,17 +50,20 @@ def render_markdown(a: dict[str, Any], plots: list[Path]) -> str:
     lines += ["", "## Regressions", ""]
     if a.get("regressions"):
         for f in a["regressions"]:
-            lines.append(f"- **{f['group']} {f['name']}** {f['percentile']}: {_s(f['baseline'])} s → {_s(f['current'])} s")
+            lines.append(f"- **{f['group']} {f['name']}** {f['percentile']}: "
+                         f"{_s(f['baseline'])} s → {_s(f['current'])} s")
     else:
         lines.append("None flagged" + ("" if a.get("baseline") else " (no baseline given)") + ".")
     lines += ["", "## Injected failures", ""]
     if a.get("injections"):
-        lines += ["| cycle | fault | phase | cycle failed | failed scenarios (attributed to the fault) | first cause | recovered in |",
+        lines += ["| cycle | fault | phase | cycle failed | failed scenarios (attributed to the fault) | first cause "
+                  "| recovered in |",
                   "|---|---|---|---|---|---|---|"]
         for i in a["injections"]:
             lines.append(f"| {i['cycle']} | {i['fault']} | {i['phase'] or 'whole cycle'} | "
                          f"{'yes' if i['failed'] else '**no — fault had no effect**'} | "
-                         f"{'; '.join(i['failed_scenarios']) or '—'} | {_cause(i)} | {i['recovered_in_cycle'] or '—'} |")
+                         f"{'; '.join(i['failed_scenarios']) or '—'} | {_cause(i)} | "
+                         f"{i['recovered_in_cycle'] or '—'} |")
     else:
         lines.append("None.")
     if a.get("unattributed_failures"):
@@ -90,7 +93,8 @@ def attach_to_allure(directory: Path, report: Path, plots: list[Path], a: dict[s
         attachments.append({"name": src.name, "source": name, "type": mime})
     now = int(time.time() * 1000)
     ok = not a.get("unattributed_failures") and all(i["failed"] for i in a.get("injections", []))
-    result = {"uuid": str(uuid.uuid4()), "historyId": f"soak-{a['soak_id']}", "name": f"Soak {a['soak_id']}",
+    title = f"Soak {str(a['soak_id']).removeprefix('soak-')}"
+    result = {"uuid": str(uuid.uuid4()), "historyId": f"soak-{a['soak_id']}", "name": title,
               "fullName": f"soak.{a['soak_id']}", "status": "passed" if ok else "failed",
               "stage": "finished", "start": now, "stop": now, "attachments": attachments,
               "labels": [{"name": "suite", "value": "soak"}, {"name": "feature", "value": "soak"}]}

@@ -59,7 +59,7 @@ class SoakState:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SoakState":
+    def from_dict(cls, d: dict[str, Any]) -> SoakState:
         d = dict(d)
         d.pop("next_cycle", None)
         d["completed"] = [CycleRecord(**c) for c in d.get("completed", [])]

@@ -6,8 +6,15 @@ all text that leaves the process goes through a ``Redactor`` built from the prof
 """
 from __future__ import annotations
 
-from .hooks import (after_all, after_scenario, before_all, before_feature_guard, before_scenario,
-                    feature_hook_error)
+from .hooks import (
+    after_all,
+    after_scenario,
+    before_all,
+    before_feature_guard,
+    before_scenario,
+    feature_hook_error,
+    prepare,
+)
 
 __all__ = ["after_all", "after_scenario", "before_all", "before_feature_guard", "before_scenario",
-           "feature_hook_error"]
+           "feature_hook_error", "prepare"]

@@ -4,6 +4,9 @@ Allure matches categories in order (first match wins) on status and the failure 
 allure-behave writes as ``module.ExceptionType: message``. The order therefore puts the
 specific infrastructure/configuration patterns before the generic product-defect catch-all.
 ``classify`` applies the same rules in Python so tests (and summary.md) agree with the report.
+The same list goes to Allure 2 as ``categories.json`` and to Allure 3 in its configuration
+(``categories``, which reads these compatibility keys; JavaScript searches, Python full-matches,
+so every pattern is wrapped in "any text" on both sides).
 """
 from __future__ import annotations
 
@@ -14,14 +17,16 @@ INFRASTRUCTURE = ("InfrastructureError|ConnectError|ConnectTimeout|ReadTimeout|W
                   "ConnectionError|ConnectionRefusedError|TimeoutError|NoBrokersAvailable|KafkaTimeoutError|"
                   "KafkaConnectionError|SandboxStartError|timed out|unreachable")
 CONFIGURATION = "ConfigError|ValidationError|FatalInput|profile has no|the profile cannot"
+#: any text, newlines included, in a form Python, Java (Allure 2) and JavaScript (Allure 3) all read
+ANY = r"[\s\S]*"
 
 CATEGORIES: list[dict[str, Any]] = [
     {"name": "Infrastructure problems",
      "description": "The platform, broker or network could not be reached, or timed out: nothing was judged.",
-     "matchedStatuses": ["broken", "failed"], "messageRegex": f"(?s).*({INFRASTRUCTURE}).*"},
+     "matchedStatuses": ["broken", "failed"], "messageRegex": f"{ANY}({INFRASTRUCTURE}){ANY}"},
     {"name": "Configuration errors",
      "description": "The profile or settings are wrong or incomplete (fix the profile, not the platform).",
-     "matchedStatuses": ["broken", "failed"], "messageRegex": f"(?s).*({CONFIGURATION}).*"},
+     "matchedStatuses": ["broken", "failed"], "messageRegex": f"{ANY}({CONFIGURATION}){ANY}"},
     {"name": "Skipped: missing capability or known issue",
      "description": "The profile lacks a capability the scenario needs, or the scenario is a known issue.",
      "matchedStatuses": ["skipped"]},

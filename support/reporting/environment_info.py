@@ -12,8 +12,9 @@ import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .categories import CATEGORIES
 from .paths import REPO_ROOT

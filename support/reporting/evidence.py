@@ -1,8 +1,8 @@
 """Evidence attached to a scenario's Allure result, so nobody has to rerun to learn why it failed.
 
 What: each pack's world says what it saw since the scenario began (``BaseWorld.evidence``: at least
-the scenario's HTTP exchanges as replayable curl commands; Salus adds Kafka scan windows and envoy
-logs), plus the tail of each involved local sandbox's log. Every text passes the run's redactor
+the scenario's HTTP exchanges as replayable curl commands; a pack adds what it watches — topic scan
+windows, child-process logs), plus the tail of each involved local sandbox's log. Every text passes the run's redactor
 right before it is attached — secrets learnt late (tokens) are covered too.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Why a composite instead of ``format = [...]`` in pyproject: behave *appends* command-line ``-f``
 options to config-file formats, so ``e2et run -f allure -o …`` (and the test runners' ``-f json``)
 would get a second allure formatter writing duplicate results. ``default_format`` is used only
-when no ``-f`` is given, which is exactly "plain ``behave --tags @salus``".
+when no ``-f`` is given, which is exactly "plain ``behave --tags @<pack>``".
 """
 from __future__ import annotations
 

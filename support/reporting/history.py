@@ -36,8 +36,11 @@ def write_allurerc(path: Path, name: str, output: Path, history: Path | None = N
     """
     history = history or history_file()
     history.parent.mkdir(parents=True, exist_ok=True)
+    from .categories import CATEGORIES
+
     config = {
         "name": name,
+        "categories": CATEGORIES,
         "output": str(output),
         "historyPath": str(history.resolve()),
         "plugins": {

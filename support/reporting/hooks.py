@@ -13,11 +13,13 @@ import logging
 import os
 import time
 import traceback
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 from .. import packs
 from . import capabilities, environment_info, evidence, history, labels
-from .paths import allure_results_dir, summary_dir
+from .paths import allure_results_dir, clear_junit, junit_dir, prune_runs, reports_root, summary_dir
 from .summary import Summary, outcome_of
 
 log = logging.getLogger("e2et.reporting")
@@ -49,25 +51,52 @@ def redactor(context: Any) -> Callable[[str], str]:
     return redact
 
 
-def _process_age() -> float:
+def _process_start() -> float:
+    """When this process started: the run's clock starts there (setup included)."""
     try:
         import psutil
-        return max(0.0, time.time() - psutil.Process().create_time())
-    except Exception:
-        return 0.0
+        return float(psutil.Process().create_time())
+    except Exception:  # noqa: BLE001 — a timing figure must never fail the run
+        return time.time()
+
+
+def _process_age() -> float:
+    return max(0.0, time.time() - _process_start())
+
+
+#: third-party loggers whose warnings say nothing to a reader of a failed scenario (they retry on their own)
+NOISY_LOGGERS = ("kafka", "httpx", "httpcore", "urllib3", "asyncio", "grpc", "aiohttp", "hpack", "filelock")
+
+
+def prepare(context: Any) -> None:
+    """Before anything else: every file of the run goes under the report root (``E2ET_REPORTS_DIR``);
+    an earlier run's JUnit files are removed (CI must not read a stale failure); libraries are quiet."""
+    config = context.config
+    if getattr(config, "junit", False):
+        directory = junit_dir(getattr(config, "junit_directory", None))
+        config.junit_directory = str(directory)
+        clear_junit(directory)
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    _state(context)["summary"].started = _process_start()
 
 
 def before_all(context: Any) -> None:
-    """After the profile loaded: environment.properties, categories.json, history carry-over."""
+    """After the profile loaded: environment.properties, categories.json, history carry-over,
+    old run folders pruned."""
     from support.http import Redactor
 
     st = _state(context)
+    run = getattr(context, "run", None)
+    try:
+        prune_runs(current=getattr(run, "run_id", None))
+    except OSError as e:
+        log.warning("could not prune old run folders: %s", e)
     settings = getattr(context, "settings", None)
     st["redactors"].append(Redactor(settings.secrets() if settings is not None else ()))
     summary: Summary = st["summary"]
     summary.phases["setup"] = round(_process_age(), 3)
     profile = getattr(settings, "profile", None) or os.environ.get("E2ET_PROFILE", "local")
-    run = getattr(context, "run", None)
     props = environment_info.snapshot(settings, getattr(run, "run_id", None), profile,
                                       list(getattr(context, "packs", []) or []),
                                       getattr(context, "capabilities", None))
@@ -109,7 +138,7 @@ def before_scenario(context: Any, scenario: Any) -> None:
     settings = getattr(context, "settings", None)
     pack = packs.pack_of_tags(scenario.effective_tags)
     caps = (getattr(context, "capabilities", None) or {}).get(pack.name) if pack is not None else None
-    if caps is not None and getattr(scenario, "status", None) is not None \
+    if pack is not None and caps is not None and getattr(scenario, "status", None) is not None \
             and getattr(scenario.status, "name", "") != "skipped":
         reason = capabilities.skip_reason(scenario.effective_tags, caps, getattr(settings, "profile", "?"),
                                           pack.how_to_enable)
@@ -134,6 +163,20 @@ def _mark_broken(context: Any, scenario: Any, exc: BaseException, tb: Any, where
     step.status = Status.error
 
 
+def _mark_failed(context: Any, exc: AssertionError, step: Any) -> None:
+    """A cleanup that proved the platform wrong (a DELETE that left its object): the scenario fails
+    on its last step with that assertion — a product defect, not a harness error."""
+    from behave.model_core import Status
+
+    if step is None:
+        return
+    message = redactor(context)(str(exc))
+    step.exception = exc
+    step.exc_traceback = [message]
+    step.error_message = f"Assertion Failed: {message}"
+    step.status = Status.failed
+
+
 def after_scenario(context: Any, scenario: Any, cleanup: Callable[[], None]) -> None:
     """Broken-if-hook-failed, evidence (on failure or E2ET_EVIDENCE=always), cleanup, summary row."""
     st = _state(context)
@@ -154,7 +197,11 @@ def after_scenario(context: Any, scenario: Any, cleanup: Callable[[], None]) -> 
     except Exception as e:  # noqa: BLE001 — reported as broken, then re-raised for behave
         error = e
         if steps and status == "passed":
-            _mark_broken(context, scenario, e, None, "after_scenario", steps[-1])
+            if isinstance(e, AssertionError):
+                _mark_failed(context, e, steps[-1])
+            else:
+                _mark_broken(context, scenario, e, None, "after_scenario", steps[-1])
+            scenario.clear_status()          # recomputed from the step just marked
     st["summary"].add(outcome_of(scenario, redactor(context), made))
     started = st.pop("scenario_started", None)
     if started is not None:
@@ -198,17 +245,36 @@ def _attach_evidence(context: Any, marks: Any, scenario: Any) -> int:
     return 0
 
 
-def after_all(context: Any) -> None:
-    """After run cleanup: teardown timing, summary.json / summary.md."""
+def _not_selected(context: Any) -> int:
+    """Scenarios behave skips because the tags (or names) did not select them: counted, not listed."""
+    runner = getattr(context, "_runner", None)
+    total = sum(1 for f in getattr(runner, "features", []) or [] for _ in f.walk_scenarios())
+    return max(0, total - len(_state(context)["summary"].outcomes))
+
+
+def after_all(context: Any) -> list[str]:
+    """After run cleanup: teardown timing, summary.json / summary.md; returns the verdict lines the
+    console must end with (printed by environment.py after behave's own summary)."""
     st = _state(context)
     summary: Summary = st["summary"]
     ended = st.get("scenarios_ended")
     if ended is not None:
         summary.phases["teardown"] = round(time.monotonic() - ended, 3)
+    summary.not_selected = _not_selected(context)
     try:
-        jpath, mpath = summary.write(summary_dir(), redactor(context))
-        c = summary.counts()
-        print(f"e2et: summary {mpath} ({c['PASS']} passed, {c['FAIL']} failed, {c['BROKEN']} broken, "
-              f"{c['SKIP']} skipped)", flush=True)
+        _jpath, mpath = summary.write(summary_dir(), redactor(context))
     except OSError as e:
         log.warning("could not write the run summary: %s", e)
+        return [f"e2et: could not write the run summary: {e}"]
+    return verdict_lines(summary, mpath)
+
+
+def verdict_lines(summary: Summary, md: Path) -> list[str]:
+    c = summary.counts()
+    verdict = "FAILED" if c["FAIL"] or c["BROKEN"] else "PASSED"
+    skipped = f"{c['SKIP']} skipped" + (f" ({summary.not_selected} more not selected)" if summary.not_selected else "")
+    html = reports_root() / "allure-report" / "index.html"
+    return [f"e2et: {verdict} — {c['PASS']} passed, {c['FAIL']} failed, {c['BROKEN']} broken, {skipped} "
+            f"in {summary.duration():.1f}s",
+            f"e2et: summary      {md.resolve()}",
+            f"e2et: HTML report  {html.resolve()}" + ("" if html.exists() else " (render it: e2et report)")]

@@ -1,4 +1,4 @@
-"""Allure labels from our Gherkin tags: ``@epic:salus @feature:… @story:… @severity:critical``.
+"""Allure labels from our Gherkin tags: ``@epic:<system> @feature:… @story:… @severity:critical``.
 
 Why here: allure-behave maps only ``@allure.label.*`` / bare severity tags and its listener ignores
 ``allure.dynamic.label``; our specs keep short business tags. So, once the scenario's Allure
@@ -8,7 +8,8 @@ works for ``-f allure`` (e2et run) as well as for the default ``e2et`` formatter
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 log = logging.getLogger("e2et.reporting")
 

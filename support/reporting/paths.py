@@ -51,6 +51,52 @@ def clear_results(results: Path) -> int:
     return removed
 
 
+#: behave's own default and this project's pyproject default: both mean "under the report root"
+_DEFAULT_JUNIT = {"reports", "reports/junit"}
+
+
+def junit_dir(configured: str | None = None) -> Path:
+    """Where JUnit XML goes: an explicit ``--junit-directory`` wins; the defaults follow the report root."""
+    if configured and str(configured).rstrip("/") not in _DEFAULT_JUNIT:
+        return Path(configured)
+    return reports_root() / "junit"
+
+
+def clear_junit(directory: Path) -> int:
+    """Remove an earlier run's JUnit files (CI must never read a stale failure); ``E2ET_KEEP_RESULTS=1`` keeps them."""
+    if os.environ.get("E2ET_KEEP_RESULTS") or not directory.is_dir():
+        return 0
+    removed = 0
+    for f in directory.glob("TESTS-*.xml"):
+        f.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def keep_runs() -> int:
+    """How many run folders (``runs/<run-id>/``, sandbox logs included) to keep: ``E2ET_KEEP_RUNS``, default 20."""
+    try:
+        return max(1, int(os.environ.get("E2ET_KEEP_RUNS") or 20))
+    except ValueError:
+        return 20
+
+
+def prune_runs(keep: int | None = None, current: str | None = None) -> list[Path]:
+    """Keep the newest ``keep`` folders under ``runs/`` (run ids start with a base-36 timestamp, so
+    their names sort by age); the current run's folder is never removed. Returns what was removed."""
+    import shutil
+
+    root = reports_root() / "runs"
+    if not root.is_dir():
+        return []
+    keep = keep or keep_runs()
+    folders = sorted((d for d in root.iterdir() if d.is_dir()), key=lambda d: (d.stat().st_mtime, d.name))
+    victims = [d for d in folders[:-keep] if d.name != current]
+    for d in victims:
+        shutil.rmtree(d, ignore_errors=True)
+    return victims
+
+
 def summary_dir() -> Path:
     """Where summary.json/summary.md go: ``$E2ET_SUMMARY_DIR`` (a parallel flow's own folder) or the root."""
     return Path(os.environ.get("E2ET_SUMMARY_DIR") or reports_root())

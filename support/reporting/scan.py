@@ -6,9 +6,9 @@ Used by the tests (plant known secrets, run, scan everything) and usable after a
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 #: Header or JSON shapes that carry a credential; a value other than *** next to them is a leak.
 LEAK_SHAPES = [

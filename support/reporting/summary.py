@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .categories import classify
+from .text import clip
 
 MESSAGE_LIMIT = 1500
 
@@ -41,8 +43,8 @@ def outcome_of(scenario: Any, redact: Callable[[str], str], evidence: int = 0) -
     """Translate behave's scenario (after it ran) into a summary row."""
     status_name = getattr(scenario.status, "name", str(scenario.status))
     tags = sorted(str(t) for t in scenario.effective_tags)
-    base = dict(feature=str(scenario.feature.name), name=str(scenario.name), duration_s=round(scenario.duration or 0.0, 3),
-                tags=tags, evidence=evidence)
+    base: dict[str, Any] = dict(feature=str(scenario.feature.name), name=str(scenario.name),
+                                duration_s=round(scenario.duration or 0.0, 3), tags=tags, evidence=evidence)
     if status_name == "passed":
         return ScenarioOutcome(status="PASS", **base)
     if status_name in ("skipped", "untested"):
@@ -61,7 +63,7 @@ def outcome_of(scenario: Any, redact: Callable[[str], str], evidence: int = 0) -
     allure_status = "failed" if status == "FAIL" else "broken"
     message = redact(str(message)).strip()
     category = classify(allure_status, f"{_exc_name(exc)}: {message}")
-    return ScenarioOutcome(status=status, failed_step=failed_step, message=message[:MESSAGE_LIMIT],
+    return ScenarioOutcome(status=status, failed_step=failed_step, message=clip(message, MESSAGE_LIMIT),
                            category=category, **base)
 
 
@@ -74,6 +76,12 @@ class Summary:
         self._open: dict[str, float] = {}
         self.outcomes: list[ScenarioOutcome] = []
         self.environment: dict[str, str] = {}
+        #: scenarios behave skipped because the run's tags did not select them (counted, not listed)
+        self.not_selected = 0
+
+    def duration(self) -> float:
+        """The whole run so far, from process start (setup and sandbox start included)."""
+        return max(0.0, time.time() - self.started)
 
     def begin(self, phase: str) -> None:
         self._open[phase] = time.monotonic()
@@ -93,8 +101,8 @@ class Summary:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        return {"started": dt.datetime.fromtimestamp(self.started, dt.timezone.utc).isoformat(timespec="seconds"),
-                "duration_s": round(time.time() - self.started, 3), "counts": self.counts(),
+        return {"started": dt.datetime.fromtimestamp(self.started, dt.UTC).isoformat(timespec="seconds"),
+                "duration_s": round(self.duration(), 3), "counts": self.counts(), "not_selected": self.not_selected,
                 "phases_s": self.phases, "environment": self.environment,
                 "scenarios": [asdict(o) for o in self.outcomes]}
 
@@ -119,7 +127,9 @@ def render_markdown(data: dict[str, Any]) -> str:
     verdict = "FAILED" if c.get("FAIL") or c.get("BROKEN") else "PASSED"
     lines = [f"# e2et run {env.get('run_id', '?')} — {verdict}", "",
              f"profile `{env.get('profile', '?')}` · {c['PASS']} passed, {c['FAIL']} failed, {c['BROKEN']} broken, "
-             f"{c['SKIP']} skipped · {data['duration_s']:.0f}s · git {env.get('git.revision', '?')}", ""]
+             f"{c['SKIP']} skipped" + (f" (+{data['not_selected']} not selected by the tags)"
+                                       if data.get("not_selected") else "")
+             + f" · {data['duration_s']:.1f}s · git {env.get('git.revision', '?')}", ""]
     bad = [s for s in data["scenarios"] if s["status"] in ("FAIL", "BROKEN")]
     if bad:
         lines += ["## Where it broke", ""]
@@ -127,19 +137,21 @@ def render_markdown(data: dict[str, Any]) -> str:
             msg = (s["message"] or "").strip().splitlines()
             lines += [f"- **{s['status']}** {s['feature']} › {s['name']} — *{s.get('category') or 'uncategorised'}*",
                       f"  - step: `{s['failed_step']}`",
-                      f"  - {_cell(' '.join(msg[:3]))[:400]}"]
+                      f"  - {clip(_cell(' '.join(msg[:3])), 400)}"]
         lines.append("")
-    lines += ["## Scenarios", "", "| status | feature | scenario | time | reason / first failure |", "|---|---|---|---|---|"]
+    lines += ["## Scenarios", "", "| status | feature | scenario | time | reason / first failure |",
+              "|---|---|---|---|---|"]
     for s in data["scenarios"]:
         why = s.get("reason") or (f"{s['failed_step']}: {(s['message'] or '').splitlines()[0] if s['message'] else ''}"
                                   if s["status"] in ("FAIL", "BROKEN") else "")
         lines.append(f"| {s['status']} | {_cell(s['feature'])} | {_cell(s['name'])} | {s['duration_s']:.1f}s | "
-                     f"{_cell(why)[:200]} |")
+                     f"{clip(_cell(why), 200)} |")
     lines += ["", "## Phases", "", "| phase | seconds |", "|---|---|"]
     lines += [f"| {k} | {v:.1f} |" for k, v in data["phases_s"].items()]
     lines += ["", "## Environment", "", "| key | value |", "|---|---|"]
     lines += [f"| {_cell(k)} | {_cell(str(v))} |" for k, v in sorted(env.items())]
-    lines += ["", "Details: Allure report `reports/allure-report/` (`e2et report`), JUnit `reports/junit/`.", ""]
+    lines += ["", "Details: Allure report `allure-report/index.html` (`e2et report`), JUnit `junit/` — both next to "
+              "this file.", ""]
     return "\n".join(lines)
 
 
@@ -182,8 +194,8 @@ def render_combined(data: dict[str, Any]) -> str:
             if sc["status"] in ("FAIL", "BROKEN"):
                 first = (sc.get("message") or "").strip().splitlines()[:1]
                 broke.append(f"- **{sc['status']}** [{f['run_id']}] {sc['feature']} › {sc['name']} — "
-                             f"`{sc.get('failed_step')}`: {_cell(' '.join(first))[:300]}")
+                             f"`{sc.get('failed_step')}`: {clip(_cell(' '.join(first)), 300)}")
     if broke:
-        lines += ["", "## Where it broke", ""] + broke
+        lines += ["", "## Where it broke", "", *broke]
     lines += ["", "Combined Allure results: `reports/allure-results/` (`e2et report`).", ""]
     return "\n".join(lines)

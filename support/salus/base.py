@@ -1,7 +1,8 @@
 """What every tenant-scoped client shares: the API client, the tenant, and paged listing."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ..http import ApiClient
 from .paging import drain, iter_all

@@ -1,35 +1,13 @@
-"""Agent releases (ACM, contract §1.5/§2): list, choose the best valid one, create via admin.
-
-Why our own version key: ``packaging`` is not a dependency, and releases use plain semver.
-"""
+"""Agent releases (ACM, contract §1.5/§2): list, choose the best valid one, create via admin."""
 from __future__ import annotations
 
 import platform
-import re
 import sys
 from typing import Any
 
 from ..http import ApiClient
+from ..versions import parse, version_key
 from .base import TenantFamily
-
-_SEMVER = re.compile(r"^v?(\d+(?:\.\d+)*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
-
-
-def semver_key(version: str) -> tuple:
-    """Sort key: ``1.13.2`` > ``1.13.2-rc.2`` > ``1.13.2-rc.1`` > ``1.13.1``; invalid sorts lowest.
-
-    Pre-release identifiers compare numerically when numeric, numbers before words (semver §11).
-    """
-    m = _SEMVER.match(str(version or "").strip())
-    if not m:
-        return (0, ())
-    nums = tuple(int(x) for x in m.group(1).split("."))
-    nums = nums + (0,) * (3 - len(nums)) if len(nums) < 3 else nums
-    pre = m.group(2)
-    if pre is None:
-        return (1, nums, 1, ())
-    ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
-    return (1, nums, 0, ids)
 
 
 def platform_labels() -> tuple[str, str]:
@@ -45,13 +23,13 @@ def is_valid(release: dict[str, Any], agent_type: str, os_: str, arch: str) -> b
     labels = release.get("labels") or {}
     return (release.get("type") == agent_type and bool(release.get("url")) and bool(release.get("exe"))
             and labels.get("agent_discovered_os") == os_ and labels.get("agent_discovered_arch") == arch
-            and semver_key(str(release.get("version")))[0] == 1)
+            and parse(str(release.get("version"))) is not None)
 
 
 def best_release(releases: list[dict[str, Any]], agent_type: str, os_: str, arch: str) -> dict[str, Any] | None:
     """The highest-versioned valid release, or None."""
     valid = [r for r in releases if is_valid(r, agent_type, os_, arch)]
-    return max(valid, key=lambda r: semver_key(str(r["version"]))) if valid else None
+    return max(valid, key=lambda r: version_key(str(r["version"]))) if valid else None
 
 
 class Catalog(TenantFamily):
@@ -64,10 +42,20 @@ class Catalog(TenantFamily):
         # The public gateway maps "get one release" under event-tasks/ (contract §1.4).
         return self.api.get(self._t(f"event-tasks/agent-releases/{release_id}"), expect=(200, 404))
 
-    def best(self, agent_type: str = "TELEGRAF", os_: str | None = None, arch: str | None = None
+    def best(self, agent_type: str = "TELEGRAF", os_: str | None = None, arch: str | None = None,
              ) -> dict[str, Any] | None:
         here = platform_labels()
         return best_release(self.releases(agent_type), agent_type, os_ or here[0], arch or here[1])
+
+    def accepts_token(self) -> None:
+        """One cheap authenticated read: ``ApiError`` when the public API refuses the token."""
+        self.api.get(self._t("agent-releases"), params={"size": 1}, expect=(200,),
+                     what="the regular user's token is refused by the public API")
+
+    @staticmethod
+    def admin_accepts_token(admin: ApiClient) -> None:
+        admin.get("api/agent-releases", params={"size": 1}, expect=(200,),
+                  what="the admin user's token is refused by the admin API")
 
     def create_release(self, admin: ApiClient, body: dict[str, Any]) -> dict[str, Any]:
         return admin.post("api/agent-releases", body, expect=(201,), what="creating an agent release")

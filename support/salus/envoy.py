@@ -24,16 +24,17 @@ from ..processes import stop_tree
 
 
 def envoy_command(settings: Any, workdir: Path) -> list[str]:
-    """The envoy's argv prefix: ``envoy.command``, ``envoy.executable`` (path or name on PATH), or a
+    """The envoy's argv prefix: ``envoy.executable`` (path or name on PATH), ``envoy.command``, or a
     release tarball (``envoy.tarball_url[_linux|_darwin]``, Go-e2et's ``envoy.tarball.*``)
     downloaded and extracted into the run's temp dir."""
     env = settings.envoy
-    if env.command:
-        return list(env.command)
+    # an executable (the user's choice: profile or E2ET_ENVOY__EXECUTABLE) beats a command
     if env.executable:
         found = env.executable if Path(env.executable).is_file() else shutil.which(env.executable)
         if found and os.access(found, os.X_OK):
             return [str(found)]
+    if env.command:
+        return list(env.command)
     url = (env.tarball_url_darwin if sys.platform == "darwin" else env.tarball_url_linux) or env.tarball_url
     if url:
         tarball = workdir / "envoy.tar.gz"
@@ -100,13 +101,13 @@ class EnvoyProcess:
         _deep_update(cfg, self.settings.envoy.extra_config or {})
         return cfg
 
-    def start(self) -> "EnvoyProcess":
+    def start(self) -> EnvoyProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             yaml.safe_dump(self._config(), fh)
-        cmd = envoy_command(self.settings, self.workdir) + ["run", f"--config={self.config_path}"]
-        self._log = open(self.log_path, "ab")
+        cmd = [*envoy_command(self.settings, self.workdir), "run", f"--config={self.config_path}"]
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 — the child writes to it until stop() closes it
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True, cwd=str(Path(__file__).resolve().parents[2]))
         self._pgid = self.proc.pid          # start_new_session: the child leads its own group

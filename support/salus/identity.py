@@ -21,14 +21,14 @@ class Token:
         return f"Token(id=***, expires={self.expires.isoformat()})"
 
     def fresh(self) -> bool:
-        return self.expires > dt.datetime.now(dt.timezone.utc) + EXPIRY_MARGIN
+        return self.expires > dt.datetime.now(dt.UTC) + EXPIRY_MARGIN
 
 
 def _parse_expiry(value: str | None) -> dt.datetime:
     if not value:
-        return dt.datetime(2999, 1, 1, tzinfo=dt.timezone.utc)
+        return dt.datetime(2999, 1, 1, tzinfo=dt.UTC)
     parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def credentials_body(username: str, api_key: str | None = None, password: str | None = None) -> dict:

@@ -1,13 +1,14 @@
 """Agent installs (ACM, contract §1.5): bind a release to resources by label selector."""
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from .base import TenantFamily
 
 
 class Installs(TenantFamily):
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[dict[str, Any]]:
         return list(self._pages("agent-installs"))
 
     def create(self, release_id: str, selector: dict[str, str], method: str = "AND") -> dict[str, Any]:

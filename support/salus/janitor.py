@@ -32,7 +32,7 @@ class Janitor:
         if not self.w.settings.tenant.dedicated:
             raise AssertionError(f"tenant {self.w.tenant_id} is not marked as the dedicated e2et tenant "
                                  "(tenant.dedicated: true): refusing to delete anything in it")
-        cutoff = dt.datetime.now(dt.timezone.utc) - older_than
+        cutoff = dt.datetime.now(dt.UTC) - older_than
         stale = lambda rid: self._stale(rid, cutoff, keep_runs)  # noqa: E731
         counts: dict[str, int] = {}
 

@@ -1,6 +1,7 @@
 """Monitors and bound monitors (MM, contract §1.5/§9)."""
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from .base import TenantFamily
@@ -22,7 +23,7 @@ def http_plugin(url: str, timeout_s: int = 2) -> dict[str, Any]:
 
 
 class Monitors(TenantFamily):
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[dict[str, Any]]:
         return list(self._pages("monitors"))
 
     def get(self, monitor_id: str) -> dict[str, Any] | None:
@@ -34,13 +35,13 @@ class Monitors(TenantFamily):
     def update(self, monitor_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.api.put(self._t(f"monitors/{monitor_id}"), body, expect=(200,), what="updating a monitor")
 
-    def patch(self, monitor_id: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
+    def patch(self, monitor_id: str, ops: builtins.list[dict[str, Any]]) -> dict[str, Any]:
         return self.api.patch(self._t(f"monitors/{monitor_id}"), ops, expect=(200,), what="patching a monitor",
                               headers={"Content-Type": "application/json-patch+json"})
 
     def delete(self, monitor_id: str) -> None:
         self.api.delete(self._t(f"monitors/{monitor_id}"), expect=(204, 404))
 
-    def bound(self, resource_id: str | None = None, monitor_id: str | None = None) -> list[dict[str, Any]]:
+    def bound(self, resource_id: str | None = None, monitor_id: str | None = None) -> builtins.list[dict[str, Any]]:
         params = {k: v for k, v in (("resourceId", resource_id), ("monitorId", monitor_id)) if v}
         return list(self._pages("bound-monitors", params or None))

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from ..errors import ConfigError
 from ..http import ExchangeLog, Redactor
@@ -18,7 +19,7 @@ class SalusPack(Pack):
     sandbox_module = "sandbox.salus"
     fault_catalog_module = "sandbox.salus.faults"
     legacy = LEGACY
-    how_to_enable = {
+    how_to_enable: ClassVar[Mapping[str, str]] = {
         "admin": "admin credentials (admin.username + E2ET_ADMIN_PASSWORD or E2ET_ADMIN__API_KEY) and admin_api.url",
         "public_zone": "a public zone with a poller (zones.public)",
         "kafka_tls": "Kafka TLS material (kafka.security_protocol SSL/SASL_SSL with CA/cert settings)",
@@ -27,7 +28,7 @@ class SalusPack(Pack):
         "envoy": "an envoy executable or tarball (envoy.executable / envoy.tarball_url)",
     }
     leak_markers = ("sandbox.salus.envoy.cli", "telemetry-envoy", "telegraf")
-    known_issues = {
+    known_issues: ClassVar[Mapping[str, str]] = {
         "uninstall-ignored": "known real-system gap: the ambassador ignores install deletions "
                              "(no uninstall instruction exists; contract §5.5) — the agent stays on disk",
     }

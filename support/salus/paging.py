@@ -7,7 +7,8 @@ never empties cannot hang the run.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 Fetch = Callable[[int], Any]
 

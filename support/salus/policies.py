@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..http import ApiClient
+from .monitors import http_plugin
 from .paging import iter_all
 
 
@@ -44,6 +45,15 @@ class Policies:
     # monitor templates -----------------------------------------------------------------
     def templates(self) -> list[dict[str, Any]]:
         return self._list("api/monitor-templates")
+
+    @staticmethod
+    def template_body(name: str, selector: dict[str, str], zones: list[str], url: str, interval_s: int,
+                      metadata: dict[str, str] | None = None) -> dict[str, Any]:
+        """A remote HTTP check template selecting resources by label (MM refuses a ``resourceId``
+        in a template: it is cloned into every tenant of the account type)."""
+        return {"name": name, "labelSelector": selector, "interval": f"PT{int(interval_s)}S",
+                "metadata": metadata or {},
+                "details": {"type": "remote", "monitoringZones": zones, "plugin": http_plugin(url)}}
 
     def create_template(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.api.post("api/monitor-templates", body, expect=(201,), what="creating a monitor template")

@@ -9,10 +9,10 @@ Why not Go-e2et's body: it has no ``taskParameters.metricGroup`` and fails valid
 """
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from .base import TenantFamily
-
 
 CURRENT_ERA = "notification"
 #: Telegraf measurement → the older eras' ``monitorType`` (MODEL MonitorType: ``http``, not ``http_response``).
@@ -65,7 +65,7 @@ def failure_task(name: str, metric_group: str, selector: dict[str, str], group_b
 
 
 class Tasks(TenantFamily):
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[dict[str, Any]]:
         return list(self._pages("event-tasks"))
 
     def get(self, task_id: str) -> dict[str, Any] | None:

@@ -5,13 +5,14 @@ Every token value is added to the redactor the moment it is created.
 """
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from .base import TenantFamily
 
 
 class EnvoyTokens(TenantFamily):
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[dict[str, Any]]:
         tokens = list(self._pages("envoy-tokens"))
         self.api.log.redact.add(*(t.get("token") for t in tokens))
         return tokens

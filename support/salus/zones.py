@@ -1,6 +1,7 @@
 """Zones (MM, contract §1.5/§2/§9): private zones via the public API, public zone lookup."""
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from ..http import ApiClient
@@ -12,11 +13,11 @@ class Zones(TenantFamily):
         super().__init__(api, tenant)
         self.admin = admin
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[dict[str, Any]]:
         """The tenant's private zones and the public zones (``findAllAvailableForTenant``)."""
         return list(self._pages("zones"))
 
-    def names(self) -> list[str]:
+    def names(self) -> builtins.list[str]:
         return [str(z.get("name")) for z in self.list()]
 
     def get(self, name: str) -> dict[str, Any] | None:

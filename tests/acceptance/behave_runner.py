@@ -1,7 +1,8 @@
-"""Run behave as a child process against a given sandbox and read back per-scenario results.
+"""Run behave as a child process against given sandboxes and read back per-scenario results.
 
-Used by the "every spec can fail" tests: they need real behave runs (hooks, steps, support, the
-real sandbox), and a structured view of which scenario failed with which message.
+Used by every pack's "every spec can fail" tests: they need real behave runs (hooks, steps,
+support, the real sandbox), and a structured view of which scenario failed with which message.
+``FaultSwitch`` throws a running sandbox's fault switches through the pack's own fault control.
 """
 from __future__ import annotations
 
@@ -41,15 +42,18 @@ class BehaveRun:
         return self.scenarios[name].message
 
 
-def run_behave(profile_file: Path, out_dir: Path, *args: str, env: dict[str, str] | None = None,
-               timeout: float = 240) -> BehaveRun:
+def run_behave(profile_file: Path | list[Path], out_dir: Path, *args: str, tags: str,
+               env: dict[str, str] | None = None, timeout: float = 240) -> BehaveRun:
+    """behave ``--tags <tags> args`` on profile local against the sandboxes whose profile files are given."""
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"behave-{uuid.uuid4().hex[:8]}.json"
+    files = profile_file if isinstance(profile_file, list) else [profile_file]
     full_env = dict(os.environ)
-    full_env.update({"E2ET_SANDBOX_PROFILE": str(profile_file), "E2ET_PROFILE": "local"})
+    full_env.update({"E2ET_SANDBOX_PROFILE": os.pathsep.join(str(f) for f in files), "E2ET_PROFILE": "local",
+                     "E2ET_REPORTS_DIR": str(out_dir / "reports")})
     full_env.update(env or {})
     junit = out_dir / f"junit-{out.stem}"
-    cmd = [sys.executable, "-m", "behave", "--tags", "@salus", "-f", "json", "-o", str(out),
+    cmd = [sys.executable, "-m", "behave", "--tags", tags, "-f", "json", "-o", str(out),
            "--junit", "--junit-directory", str(junit), *args]
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
@@ -87,3 +91,23 @@ def _messages_from_junit(junit: Path, run: BehaveRun) -> None:
                 if node is not None:
                     res.message = (node.get("message") or "") + "\n" + (node.text or "")
                     break
+
+
+class FaultSwitch:
+    """A running sandbox's fault switches, through its pack's declared fault control."""
+
+    def __init__(self, pack: str, profile_file: Path) -> None:
+        from support import faults
+        self.control = faults.control_for(pack, "local", {"E2ET_SANDBOX_PROFILE": str(profile_file)})
+
+    def on(self, name: str, param: object = None) -> None:
+        self.control.enable(name, param)
+
+    def off(self, name: str) -> None:
+        self.control.disable(name)
+
+    def clear(self) -> None:
+        self.control.clear()
+
+    def close(self) -> None:
+        self.control.close()

@@ -3,20 +3,20 @@ a run → the scenarios waiting on Kafka fail, naming the broker. Own sandbox (t
 empty afterwards, which must not disturb other tests)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from support.sandboxes import SandboxHandle, start_sandbox
 from support.run import new_run_id
+from support.sandboxes import SandboxHandle, start_sandbox
 from tests.isolation.tenant import world_for
 
-from .behave_runner import REPO_ROOT, BehaveRun, ScenarioResult, _messages_from_junit, run_behave
-from .conftest import FaultSwitch
+from .behave_runner import REPO_ROOT, BehaveRun, FaultSwitch, ScenarioResult, _messages_from_junit, run_behave
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +27,10 @@ def own_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHan
 
 @pytest.mark.acceptance
 def test_broker_down_before_the_run_is_bad_input(own_sandbox, tmp_path):
-    switch = FaultSwitch(own_sandbox.profile_path)
+    switch = FaultSwitch("salus", own_sandbox.profile_path)
     switch.on("broker-stopped")
     try:
-        run = run_behave(own_sandbox.profile_path, tmp_path)
+        run = run_behave(own_sandbox.profile_path, tmp_path, tags="@salus")
     finally:
         switch.off("broker-stopped")
     assert run.returncode == 2, run.stdout[-2000:] + run.stderr[-2000:]
@@ -52,16 +52,14 @@ def test_broker_stopped_mid_run_fails_the_event_scenario(own_sandbox, tmp_path):
                              "--junit", "--junit-directory", str(tmp_path / "junit")],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     world = world_for(own_sandbox.profile_path)
-    switch = FaultSwitch(own_sandbox.profile_path)
+    switch = FaultSwitch("salus", own_sandbox.profile_path)
     try:
         deadline = time.monotonic() + 60
         while not any(run_id in (m.get("name") or "") for m in world.monitors.list()):
             assert proc.poll() is None, "behave ended before its monitor was created"
             assert time.monotonic() < deadline, "the run's TCP monitor never appeared"
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(0.1)
-            except subprocess.TimeoutExpired:
-                pass
         switch.on("broker-stopped")
         stdout, _ = proc.communicate(timeout=120)
     finally:

@@ -40,7 +40,7 @@ CASES = [
 @pytest.mark.parametrize("fault,param,expected,words", CASES, ids=[c[0] for c in CASES])
 def test_spec_fails_when_behaviour_breaks(sandbox, faults, tmp_path, fault, param, expected, words):
     faults.on(fault, param)
-    run = run_behave(sandbox.profile_path, tmp_path)
+    run = run_behave(sandbox.profile_path, tmp_path, tags="@salus")
     assert run.returncode == 1, run.stderr[-2000:]
     assert run.failed() == expected, (
         f"fault {fault}: expected exactly {sorted(expected)} to fail, got {sorted(run.failed())}\n"
@@ -55,7 +55,7 @@ def test_spec_fails_when_behaviour_breaks(sandbox, faults, tmp_path, fault, para
 @pytest.mark.acceptance
 def test_slow_responses_fail_setup_with_a_timeout(sandbox, faults, tmp_path):
     faults.on("slow-responses", 6)
-    run = run_behave(sandbox.profile_path, tmp_path, "--include", "01_test_run_setup")
+    run = run_behave(sandbox.profile_path, tmp_path, "--include", "01_test_run_setup", tags="@salus")
     assert run.returncode == 1
     assert run.failed() == {TOKENS, CATALOG, ZONE, ISOLATION, JANITOR}
     for name in run.failed():

@@ -10,8 +10,7 @@ import yaml
 pytest.importorskip("helm_python", reason="pip install -e '.[test]' (helm-python-sdk)")
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
-from .chart_support import (ENVIRONMENTS, by_kind, documents, env_values, job_spec, pod_spec,  # noqa: E402
-                            render, set_path)
+from .chart_support import ENVIRONMENTS, by_kind, documents, env_values, job_spec, pod_spec, render, set_path  # noqa: E402
 
 K8S_VERSION = "1.30"
 CANARY = "CANARY-s3cr3t-value-0451"
@@ -212,12 +211,16 @@ def test_behave_tags_reach_the_container_args():
 def test_rendered_profile_is_one_e2et_accepts(env, tmp_path):
     """The ConfigMap's profile.yaml plus the Secret's env vars is a valid e2et configuration."""
     from support.config import load_settings
+    from support.errors import ConfigError
+    from tests.harness.conftest import REAL_ENDPOINTS
 
     (cm,) = by_kind(documents(env_values(env)), "ConfigMap")
     path = tmp_path / "profile.yaml"
     path.write_text(cm["data"]["profile.yaml"])
-    settings = load_settings(None, env={"E2ET_PROFILE": env, "E2ET_CONFIG": str(path),
-                                        "E2ET_REGULAR_API_KEY": CANARY})
+    base = {"E2ET_PROFILE": env, "E2ET_CONFIG": str(path), "E2ET_REGULAR_API_KEY": CANARY}
+    with pytest.raises(ConfigError, match="placeholder"):     # the shipped values hold no real host
+        load_settings(None, env=base)
+    settings = load_settings(None, env={**base, **REAL_ENDPOINTS})
     assert settings.profile == env
     assert settings.salus.kafka.security_protocol == "SSL"
     assert settings.salus.envoy.executable == "/usr/local/bin/telemetry-envoy"

@@ -48,7 +48,8 @@ def test_behave_dry_run_finds_every_spec_and_step(image):
 
 def test_runs_as_non_root_with_envoy_on_a_fixed_path(image):
     out = docker("run", "--rm", "--entrypoint", "sh", image, "-c",
-                 "id -u; test -x /usr/local/bin/telemetry-envoy && telemetry-envoy --help >/dev/null && echo envoy-ok").stdout
+                 "id -u; test -x /usr/local/bin/telemetry-envoy && telemetry-envoy --help >/dev/null "
+                 "&& echo envoy-ok").stdout
     uid, envoy = out.split()
     assert uid != "0" and envoy == "envoy-ok"
 

@@ -27,6 +27,14 @@ SANDBOX_PROFILE: dict[str, Any] = {
 }
 
 
+#: what a user of a shipped real-environment template must set (every CHANGE-ME placeholder)
+REAL_ENDPOINTS = {"E2ET_TENANT_ID": "654321", "E2ET_IDENTITY_URL": "https://identity.e2et.test/v2.0/",
+                  "E2ET_PUBLIC_API_URL": "https://public-api.e2et.test/v1.0/",
+                  "E2ET_ADMIN_API_URL": "https://admin-api.e2et.test/", "E2ET_AUTH_URL": "https://auth.e2et.test",
+                  "E2ET_AMBASSADOR_ADDRESS": "ambassador.e2et.test:443", "E2ET_KAFKA_BROKERS": "kafka.e2et.test:9093",
+                  "E2ET_ENVOY_TARBALL_LINUX": "https://downloads.e2et.test/telemetry-envoy_linux_amd64.tar.gz"}
+
+
 def write_yaml(path: Path, data: Any) -> Path:
     path.write_text(yaml.safe_dump(data) if not isinstance(data, str) else data)
     return path

@@ -1,8 +1,9 @@
 """Release selection by semver, and the task body shape."""
 from __future__ import annotations
 
-from support.salus.catalog import best_release, semver_key
+from support.salus.catalog import best_release
 from support.salus.tasks import task_body
+from support.versions import version_key
 
 
 def rel(version: str, os_: str = "linux", arch: str = "amd64", type_: str = "TELEGRAF", url: str = "http://x",
@@ -14,7 +15,7 @@ def rel(version: str, os_: str = "linux", arch: str = "amd64", type_: str = "TEL
 def test_semver_order() -> None:
     ordered = ["garbage", "1.2.0-alpha", "1.2.0-alpha.1", "1.2.0-alpha.beta", "1.2.0-beta.2", "1.2.0-beta.11",
                "1.2.0-rc.1", "1.2.0", "v1.2.1", "1.10.0", "1.13.2+build.5", "2.0"]
-    assert sorted(reversed(ordered), key=semver_key) == ordered
+    assert sorted(reversed(ordered), key=version_key) == ordered
 
 
 def test_best_release_filters_type_os_arch_validity_and_picks_highest() -> None:

@@ -9,7 +9,7 @@ from support.config import load_settings
 from support.errors import ConfigError
 from support.salus.pack import PACK
 
-from .conftest import write_yaml
+from .conftest import REAL_ENDPOINTS, write_yaml
 
 KEY = {"E2ET_REGULAR_API_KEY": "regular-api-key-123"}
 
@@ -29,10 +29,25 @@ def test_local_without_sandbox_explains_how() -> None:
 
 
 @pytest.mark.parametrize("name", ["dev", "staging", "prod"])
-def test_real_profiles_load_with_key_from_env(name: str) -> None:
-    s = load_settings(name, {**KEY, "E2ET_TENANT_ID": "654321"})
+def test_shipped_real_profiles_hold_only_placeholders_and_refuse_to_run_on_them(name: str) -> None:
+    """A user who sets only an API key must never reach a real (or guessed) host by accident."""
+    text = (Path(__file__).resolve().parents[2] / "profiles" / f"{name}.yaml").read_text()
+    assert "rackspacecloud" not in text and "github.com" not in text
+    with pytest.raises(ConfigError) as e:
+        load_settings(name, KEY)
+    msg = str(e.value)
+    assert "placeholder" in msg and "CHANGE-ME" in msg and "E2ET_" in msg and "\n" not in msg
+    for key, _ in REAL_ENDPOINTS.items():           # each placeholder is named until its value is given
+        env = {**KEY, **{k: v for k, v in REAL_ENDPOINTS.items() if k != key}}
+        with pytest.raises(ConfigError, match=key):
+            load_settings(name, env)
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_real_profiles_load_with_key_and_endpoints_from_env(name: str) -> None:
+    s = load_settings(name, {**KEY, **REAL_ENDPOINTS})
     assert s.profile == name and s.salus.tenant.id == "654321"
-    assert s.salus.identity.url == "https://identity.api.rackspacecloud.com/v2.0/"
+    assert s.salus.identity.url == "https://identity.e2et.test/v2.0/"
     assert s.salus.public_api.url.startswith("https://") and s.salus.public_api.url.endswith("/v1.0/")
     assert "kafka_tls" in PACK.capabilities(s.salus)
     assert "admin" not in PACK.capabilities(s.salus)          # no admin secret given
@@ -40,7 +55,7 @@ def test_real_profiles_load_with_key_from_env(name: str) -> None:
 
 def test_real_profile_needs_regular_key() -> None:
     with pytest.raises(ConfigError, match="E2ET_REGULAR_API_KEY"):
-        load_settings("dev", {})
+        load_settings("dev", REAL_ENDPOINTS)
 
 
 def test_unknown_profile_lists_known_ones() -> None:
@@ -149,7 +164,7 @@ def test_literal_secret_in_real_profile_is_refused(tmp_path: Path, real_profile_
 
 def test_literal_go_secret_key_is_refused(tmp_path: Path) -> None:
     cfg = write_yaml(tmp_path / "c.yaml", {"regular.api.key": "leaked"})
-    with pytest.raises(ConfigError, match="regular.api_key is a secret.*E2ET_REGULAR_API_KEY"):
+    with pytest.raises(ConfigError, match=r"regular\.api_key is a secret.*E2ET_REGULAR_API_KEY"):
         load_settings("x", {"E2ET_CONFIG": str(cfg)})
 
 
@@ -180,13 +195,13 @@ def test_unknown_key_and_bad_values(tmp_path: Path, real_profile_data: dict) -> 
     with pytest.raises(ConfigError, match="unknown key 'evnts'"):
         load_settings("custom", {**KEY, "E2ET_CONFIG": str(cfg)})
     cfg = write_yaml(tmp_path / "d.yaml", real_profile_data)
-    with pytest.raises(ConfigError, match="events.format"):
+    with pytest.raises(ConfigError, match=r"events\.format"):
         load_settings("custom", {**KEY, "E2ET_CONFIG": str(cfg), "E2ET_EVENTS__FORMAT": "xml"})
     with pytest.raises(ConfigError, match="not host:port"):
         load_settings("custom", {**KEY, "E2ET_CONFIG": str(cfg), "E2ET_KAFKA_BROKERS": "nohost"})
     with pytest.raises(ConfigError, match="unknown setting section 'evnts'"):
         load_settings("custom", {**KEY, "E2ET_CONFIG": str(cfg), "E2ET_EVNTS__TIMEOUT": "1"})
-    with pytest.raises(ConfigError, match="missing file|not found"):
+    with pytest.raises(ConfigError, match=r"missing file|not found"):
         load_settings("custom", {**KEY, "E2ET_CONFIG": str(tmp_path / "nope.yaml")})
 
 

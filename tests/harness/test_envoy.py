@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from support.config import load_settings
-from support.salus.settings import SalusSettings
-from support.processes import wait_gone
-from support.salus.envoy import EnvoyProcess, envoy_command
 from support.errors import ConfigError
+from support.processes import wait_gone
 from support.run import CleanupStack, RunContext
+from support.salus.envoy import EnvoyProcess, envoy_command
+from support.salus.settings import SalusSettings
 
 from .conftest import SANDBOX_PROFILE, write_yaml
 
@@ -116,6 +116,16 @@ def test_layout_helpers_and_executable_errors(tmp_path: Path) -> None:
         tmp_path / "w" / "data" / "agents" / "TELEGRAF" / "1.13.2" / "bin" / "telegraf"
     assert envoy.current_link("TELEGRAF") == tmp_path / "w" / "data" / "agents" / "TELEGRAF" / "CURRENT"
     assert envoy.installed_agents() == []
-    with pytest.raises(ConfigError, match="envoy.executable /nonexistent/envoy"):
+    with pytest.raises(ConfigError, match=r"envoy\.executable /nonexistent/envoy"):
         envoy_command(envoy.settings, tmp_path)
     assert envoy_command(_settings(tmp_path, command=["a", "b"]), tmp_path) == ["a", "b"]
+
+
+def test_the_users_executable_beats_the_sandboxs_command(tmp_path: Path, fake_envoy: Path) -> None:
+    """The sandbox profile names its stand-in; E2ET_ENVOY__EXECUTABLE (the user's choice) must win."""
+    data = {**SANDBOX_PROFILE, "envoy": {"executable": "/bin/true", "command": ["python", "-m", "stand.in"]}}
+    path = write_yaml(tmp_path / "profile.yaml", data)
+    s = load_settings("local", {"E2ET_SANDBOX_PROFILE": str(path), "E2ET_ENVOY__EXECUTABLE": str(fake_envoy)})
+    assert envoy_command(s.salus, tmp_path) == [str(fake_envoy)]
+    s = load_settings("local", {"E2ET_SANDBOX_PROFILE": str(path)})
+    assert envoy_command(s.salus, tmp_path) == ["/bin/true"]

@@ -11,6 +11,8 @@ from support.config import load_settings
 from support.errors import ConfigError
 from support.salus.pack import PACK
 
+from .conftest import REAL_ENDPOINTS
+
 
 def test_fault_control_signs_in_as_admin_and_uses_documented_paths(sandbox_profile: Path) -> None:
     settings = load_settings("local", {"E2ET_SANDBOX_PROFILE": str(sandbox_profile)})
@@ -20,7 +22,8 @@ def test_fault_control_signs_in_as_admin_and_uses_documented_paths(sandbox_profi
         if req.url.path.endswith("/tokens"):
             body = json.loads(req.content)
             assert body["auth"]["passwordCredentials"]["username"] == "e2et-admin"
-            return httpx.Response(200, json={"access": {"token": {"id": "adm-tok-1", "expires": "2999-01-01T00:00:00Z"}}})
+            token = {"id": "adm-tok-1", "expires": "2999-01-01T00:00:00Z"}
+            return httpx.Response(200, json={"access": {"token": token}})
         assert req.headers["X-Auth-Token"] == "adm-tok-1"
         seen.append(f"{req.method} {req.url.path} {req.content.decode()}")
         return httpx.Response(200, json={"active": {"route-500": "zones"}, "catalog": {}})
@@ -36,6 +39,7 @@ def test_fault_control_signs_in_as_admin_and_uses_documented_paths(sandbox_profi
 
 
 def test_fault_control_outside_the_sandbox_is_a_config_error() -> None:
-    settings = load_settings("dev", {"E2ET_REGULAR_API_KEY": "k-123", "E2ET_ADMIN_PASSWORD": "pw-12345"})
-    with pytest.raises(ConfigError, match="sandbox.control_url"):
+    settings = load_settings("dev", {"E2ET_REGULAR_API_KEY": "k-123", "E2ET_ADMIN_PASSWORD": "pw-12345",
+                                     **REAL_ENDPOINTS})
+    with pytest.raises(ConfigError, match=r"sandbox\.control_url"):
         PACK.fault_control(settings.salus)

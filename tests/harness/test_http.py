@@ -34,7 +34,8 @@ def test_curl_redacts_tokens_keys_passwords() -> None:
 
 def test_secret_learnt_later_is_redacted_at_render_and_identity_responses_not_recorded() -> None:
     def handler(req: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"access": {"token": {"id": "late-token-1234", "expires": "2999-01-01T00:00:00Z"}}})
+        token = {"id": "late-token-1234", "expires": "2999-01-01T00:00:00Z"}
+        return httpx.Response(200, json={"access": {"token": token}})
     client = _mock(handler)
     client.get("echo/late-token-1234")
     client.post("tokens", {"auth": {}})

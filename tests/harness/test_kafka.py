@@ -1,11 +1,13 @@
-"""TopicWatcher (with Salus's message views) against a real Tansu broker (memory storage, 3 partitions, no consumer groups)."""
+"""TopicWatcher (with Salus's message views) against a real Tansu broker (memory storage, 3 partitions,
+no consumer groups)."""
 from __future__ import annotations
 
 import json
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from hamcrest import has_entries
@@ -13,11 +15,11 @@ from hamcrest import has_entries
 from support.config import load_settings
 from support.errors import InfrastructureError, WaitTimeout
 from support.kafka import TopicWatcher, expect
+from support.net import closed_port, free_port, port_is_closed
 from support.salus import events
 from support.salus.settings import SalusSettings as Settings
-from support.net import closed_port, free_port, port_is_closed
 
-from .conftest import write_yaml, SANDBOX_PROFILE
+from .conftest import SANDBOX_PROFILE, write_yaml
 
 TOPIC = "salus.event-notifications.json"
 TENANT = "123456"
@@ -98,9 +100,8 @@ def send(producer: Any, value: bytes, partition: int, **kw: Any) -> None:
 def test_events_before_start_are_not_matched(settings: Settings, producer: Any) -> None:
     for p in range(3):
         send(producer, notification(TENANT, "r-before", "CRITICAL"), p)
-    with event_watcher(settings, TENANT) as w:
-        with pytest.raises(WaitTimeout) as e:
-            w.wait_for(expect(tenantId=TENANT, resourceId="r-before"), timeout=0.8)
+    with event_watcher(settings, TENANT) as w, pytest.raises(WaitTimeout) as e:
+        w.wait_for(expect(tenantId=TENANT, resourceId="r-before"), timeout=0.8)
     assert "r-before" not in str(e.value).split("\n", 1)[1]      # not even seen as a near-miss
 
 
@@ -197,3 +198,18 @@ def test_unknown_topic_and_unreachable_broker_are_infrastructure(settings: Setti
         event_watcher(dead).start()
     assert "unreachable" in str(e.value) and "kafka.brokers" in str(e.value) and "\n" not in str(e.value)
     assert time.monotonic() - t0 < 8
+
+
+def test_a_record_under_the_wrong_tenant_is_named_as_such_by_count_only(settings: Settings, producer: Any) -> None:
+    w = event_watcher(settings, TENANT).start()
+    try:
+        send(producer, notification("999999", "r-wrong", "CRITICAL", secretish="other-tenant-content-7"), 1)
+        send(producer, notification("999999", "r-wrong", "OK"), 2)           # differs in state: not counted
+        with pytest.raises(WaitTimeout) as e:
+            w.wait_for(expect(tenantId=TENANT, resourceId="r-wrong", state="CRITICAL"), timeout=1.5)
+    finally:
+        w.close()
+    msg = str(e.value)
+    assert "WRONG TENANT: 1 record(s) of other tenants match every other expected field" in msg
+    assert msg.splitlines()[1].startswith("WRONG TENANT"), "the cause line comes right after the expectation"
+    assert "other-tenant-content-7" not in msg and "999999" not in msg

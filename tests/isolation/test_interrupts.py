@@ -61,4 +61,4 @@ def test_interrupts_at_random_moments_leave_nothing(sandbox, tmp_path):
                 problems.append(f"{run_id}: temp dirs left: {dirs}")
     finally:
         world.close()
-    assert not problems, "\n".join(problems + ["outcomes:"] + outcomes)
+    assert not problems, "\n".join([*problems, "outcomes:", *outcomes])

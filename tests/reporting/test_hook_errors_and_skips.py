@@ -45,8 +45,11 @@ def before_scenario(context, scenario):
         exploding_scenario_setup()
     reporting.before_scenario(context, scenario)
 
+def leaky_delete():
+    raise AssertionError("public API resources: DELETE answered 204 but e2et-r1 still exists")
+
 def after_scenario(context, scenario):
-    reporting.after_scenario(context, scenario, lambda: None)
+    reporting.after_scenario(context, scenario, leaky_delete if "leaky_delete" in scenario.tags else lambda: None)
 
 def after_all(context):
     reporting.after_all(context)
@@ -82,6 +85,10 @@ FEATURES = {
 
           @severity:normal
           Scenario: Scenario that passes
+            Given all is well
+
+          @severity:normal @leaky_delete
+          Scenario: Scenario whose cleanup finds the object survived its delete
             Given all is well
         ''',
     "b.feature": '''
@@ -143,6 +150,11 @@ def test_hook_errors_are_broken_with_traceback_and_skips_have_reasons(tmp_path: 
     assert "lacks capability admin" in skipped["description"]
     assert rows["Scenario that needs admin"]["status"] == "SKIP"
     assert "lacks capability admin" in rows["Scenario that needs admin"]["reason"]
+
+    leaky = rows["Scenario whose cleanup finds the object survived its delete"]
+    assert leaky["status"] == "FAIL" and leaky["category"] == "Product defects", leaky
+    assert "DELETE answered 204 but e2et-r1 still exists" in leaky["message"] and "Traceback" not in leaky["message"]
+    assert results["Scenario whose cleanup finds the object survived its delete"]["status"] == "failed"
 
     failed = results["Scenario that fails on the product"]
     assert failed["status"] == "failed"

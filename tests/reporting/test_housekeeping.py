@@ -14,7 +14,7 @@ def test_clear_results_removes_only_allure_files(tmp_path: Path, monkeypatch) ->
     monkeypatch.delenv("E2ET_KEEP_RESULTS", raising=False)
     allure = ["a1-result.json", "c1-container.json", "x-attachment.txt", "environment.properties",
               "categories.json"]
-    for name in allure + ["notes.txt", "keep.json"]:
+    for name in [*allure, "notes.txt", "keep.json"]:
         (tmp_path / name).write_text("x")
     assert clear_results(tmp_path) == len(allure)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.json", "notes.txt"]

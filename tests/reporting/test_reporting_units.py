@@ -7,7 +7,7 @@ from support.reporting import capabilities, labels
 from support.reporting.categories import classify
 from support.reporting.environment_info import write_environment
 from support.reporting.scan import scan_text, scan_tree
-from support.reporting.summary import Summary, ScenarioOutcome, render_markdown
+from support.reporting.summary import ScenarioOutcome, Summary, render_markdown
 
 
 def test_categories_separate_product_infrastructure_configuration():

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.sandboxes import start_sandbox
 from support.reporting.environment_info import ALLURE_CLI, chromium_binary
 from support.reporting.scan import scan_text, scan_tree
-from tests.acceptance.conftest import FaultSwitch
+from support.sandboxes import start_sandbox
+from tests.acceptance.behave_runner import FaultSwitch
 
 REPO = Path(__file__).resolve().parents[2]
 PLANTED = {"regular_key": "PLANTED-regular-apikey-9c1e7a", "admin_password": "PLANTED-admin-pass-4b2d88",
@@ -40,7 +40,7 @@ def report_run(tmp_path_factory: pytest.TempPathFactory):
         {"username": "other-regular", "tenants": ["654321"], "user_id": "u-o"}]}))
     handle = start_sandbox("salus", base / "sandbox", config=config)
     try:
-        faults = FaultSwitch(handle.profile_path)
+        faults = FaultSwitch("salus", handle.profile_path)
         faults.on("events-drop-critical")
         reports = base / "reports"
         env = dict(os.environ, E2ET_SANDBOX_PROFILE=str(handle.profile_path), E2ET_PROFILE="local",
@@ -118,3 +118,24 @@ def test_html_report_lists_the_scenarios_in_headless_chromium(report_run):
     # every scenario of the run (passed ones sit in collapsed groups) is listed in the report's test index
     listed = {t["name"] for t in json.loads((html.parent / "test-results.json").read_text())["byId"].values()}
     assert {s["name"] for s in scenarios} <= listed
+
+
+@pytest.mark.acceptance
+@pytest.mark.report_html
+def test_html_report_categories_are_e2ets(report_run):
+    """Allure 3 takes categories from its configuration (not categories.json): the Categories tab
+    must group the induced failure under e2et's "Product defects", not Allure's default "Product errors"."""
+    import base64
+    import re
+
+    _proc, _reports, html = report_run
+    if html is None:
+        pytest.skip("HTML report check needs the npm allure CLI: run bash scripts/setup-reports.sh")
+    data = ""
+    for blob in re.findall(r"[A-Za-z0-9+/=]{400,}", html.read_text()):      # single-file report: base64 data
+        try:
+            data += base64.b64decode(blob + "==").decode("utf-8", "ignore")
+        except ValueError:
+            continue
+    assert '"type":"category","name":"Product defects"' in data
+    assert '"name":"Product errors"' not in data
