@@ -54,7 +54,8 @@ def up_down(rounds: int) -> dict:
             t1 = time.monotonic()
             h.stop()
             downs.append(time.monotonic() - t1)
-    return {"up_s": ups, "down_s": downs, "up_median_s": statistics.median(ups), "down_median_s": statistics.median(downs)}
+    return {"up_s": ups, "down_s": downs, "up_median_s": statistics.median(ups),
+            "down_median_s": statistics.median(downs)}
 
 
 def reconnection(mode: str) -> dict:
@@ -71,8 +72,8 @@ def reconnection(mode: str) -> dict:
                 data = Path(coral["sandbox"]["data_dir"])
 
                 def gave_up() -> bool:
-                    return all("new_state=unregistered" in (data / f"h{3 + k}" / "agent.log").read_text(errors="replace")
-                               .split("new_state=healthy")[-1] for k in range(len(live)))
+                    logs = [(data / f"h{3 + k}" / "agent.log").read_text(errors="replace") for k in range(len(live))]
+                    return all("new_state=unregistered" in text.split("new_state=healthy")[-1] for text in logs)
                 poll(gave_up, 60, "agents noticing the dead colony", interval=0.2)
             restarted = time.time()
             t0 = time.monotonic()
@@ -87,7 +88,8 @@ def reconnection(mode: str) -> dict:
                            and _ts(seen[n]["lastSeen"]) > restarted for n in live)
             budget = max(60.0, 4 * interval + 30.0)
             poll(back, budget, "agents back after the colony restart", interval=0.1)
-            return {"mode": mode, "seconds": time.monotonic() - t0, "budget_s": budget, "heartbeat_interval_s": interval}
+            return {"mode": mode, "seconds": time.monotonic() - t0, "budget_s": budget,
+                    "heartbeat_interval_s": interval}
         finally:
             h.stop()
 
@@ -101,6 +103,7 @@ def _sql(coral: dict, query: str) -> list[list[str]]:
 def observability(requests_per_route: int = 40) -> dict:
     """First request → first colony summary; the otel test app's overhead (SDK on vs OTEL_SDK_DISABLED)."""
     import os
+
     import psutil
     with tempfile.TemporaryDirectory() as tmp:
         h = start_sandbox("coral", Path(tmp), timeout=60)
@@ -130,7 +133,8 @@ def observability(requests_per_route: int = 40) -> dict:
                                     if "sandbox.coral.otel_app" in " ".join(p.info["cmdline"] or [])
                                     and p.pid != bare.pid)
                 out = {"first_request_to_first_colony_summary_s": first_summary}
-                for label, url, proc in (("sdk", app["url"], instrumented), ("no_sdk", bare_url, psutil.Process(bare.pid))):
+                runs = (("sdk", app["url"], instrumented), ("no_sdk", bare_url, psutil.Process(bare.pid)))
+                for label, url, proc in runs:
                     lat = []
                     cpu0 = sum(proc.cpu_times()[:2])
                     with httpx.Client(base_url=url, timeout=10) as c:
@@ -173,7 +177,8 @@ def main() -> None:
     args = ap.parse_args()
     out: dict = {"sandbox": up_down(args.rounds)}
     out["reconnection_standins"] = [reconnection("outage"), reconnection("blip")]
-    out["reconnection_real_coral"] = "not measured: github.com/coral-mesh/coral is not served by the Go module proxy (403)"
+    out["reconnection_real_coral"] = ("not measured: github.com/coral-mesh/coral is not served by the Go module "
+                                      "proxy (403)")
     out["observability"] = observability()
     if not args.skip_behave:
         out["behave"] = behave_wall()

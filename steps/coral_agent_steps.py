@@ -96,9 +96,9 @@ def step_last_seen(context):
     for name in w.live_agents():
         aid = w.agent_id(name)
         before = first[aid].last_seen or 0
-        poll(lambda: (w.listed().get(aid).last_seen or 0) > before, budget,
+        poll(lambda aid=aid, before=before: (w.listed().get(aid).last_seen or 0) > before, budget,
              f"{name}'s last-seen advancing past {first[aid].last_seen_raw} (interval {w.interval:g}s)",
-             lambda: w.describe_agents([name]))
+             lambda name=name: w.describe_agents([name]))
 
 
 @then("every agent stays healthy")
@@ -141,7 +141,8 @@ def _wait_status(context, status: str, threshold: float) -> None:
     quiet = time.time() - (a.last_seen or 0)
     assert quiet >= threshold - 1, (f"{name} was reported {status} only {quiet:.1f}s after its last heartbeat; the "
                                     f"threshold is {threshold:g}s")
-    assert quiet <= threshold + slack, f"{name} turned {status} {quiet:.1f}s after its last heartbeat (threshold {threshold:g}s)"
+    assert quiet <= threshold + slack, (f"{name} turned {status} {quiet:.1f}s after its last heartbeat "
+                                        f"(threshold {threshold:g}s)")
 
 
 @then("the colony reports the second agent degraded once the healthy threshold has passed")
@@ -166,8 +167,8 @@ def step_kill_colony(context):
 def step_unreachable(context):
     w = world_of(context)
     for name in w.live_agents():
-        poll(lambda: not w.page(name).reachable, 10, f"{name} noticing the colony is unreachable",
-             lambda: w.page(name).summary())
+        poll(lambda name=name: not w.page(name).reachable, 10, f"{name} noticing the colony is unreachable",
+             lambda name=name: w.page(name).summary())
 
 
 @then("discovery forgets the colony once its lease has run out")
@@ -181,14 +182,14 @@ def step_colony_forgotten(context):
             return False
         except RpcError as e:
             return e.code == "not_found"
-    poll(gone, ttl + w.settings.lease.register_interval + 10, f"discovery dropping the dead colony's lease (ttl {ttl:g}s)",
-         lambda: "discovery still served the colony")
+    poll(gone, ttl + w.settings.lease.register_interval + 10,
+         f"discovery dropping the dead colony's lease (ttl {ttl:g}s)", lambda: "discovery still served the colony")
 
 
 @when("the colony is started again")
 def step_start_colony(context):
     w = world_of(context)
-    w.faults.disable("colony_killed")
+    w.control().disable("colony_killed")
     state(context)["restarted_at"] = time.time()
     state(context)["restarted_mono"] = time.monotonic()
 
@@ -255,7 +256,7 @@ def _page_or_none(w, name):
 @when("discovery is started again")
 def step_discovery_up(context):
     w = world_of(context)
-    w.faults.disable("discovery_stopped")
+    w.control().disable("discovery_stopped")
     state(context)["discovery_back"] = time.monotonic()
 
 

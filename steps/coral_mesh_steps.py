@@ -49,8 +49,8 @@ def step_tunnels_up(context):
 def step_reach(context):
     w = world_of(context)
     for name in w.live_agents():
-        page = poll(lambda: (lambda p: p if p.reachable and p.ping_ok else None)(w.page(name)), 10,
-                    f"{name} reaching the colony over the mesh", lambda: w.page(name).summary())
+        page = poll(lambda name=name: (lambda p: p if p.reachable and p.ping_ok else None)(w.page(name)), 10,
+                    f"{name} reaching the colony over the mesh", lambda name=name: w.page(name).summary())
         assert page.colony_mesh_ipv4, f"{name} does not know the colony's mesh address"
 
 
@@ -116,7 +116,7 @@ def step_sequential(context):
     ips = state(context)["ips"]
     names = list(ips)                         # the profile lists agents in the order they joined
     seq = [_ip(ips[n]) for n in names]
-    for (a, x), (b, y) in zip(zip(names, seq), zip(names[1:], seq[1:])):
+    for (a, x), (b, y) in zip(zip(names, seq, strict=False), zip(names[1:], seq[1:], strict=False), strict=False):
         assert int(y) == int(x) + 1, f"{b} got {y}, but the address after {a}'s {x} is {x + 1}: {ips}"
 
 

@@ -1,6 +1,7 @@
 """Steps: the observability layers L0–L3 (features/coral/07_otlp, 08_system, 09_ebpf)."""
 from __future__ import annotations
 
+import itertools
 import time
 
 from behave import given, then, when
@@ -44,7 +45,8 @@ def _child_check(context, path: str, name: str, key: str, value: str) -> None:
     roots = roots_by_marker(spans)
     for r in traffic.by_path(path):
         kids = [c for c in children(spans, roots[r.marker]) if c.name == name]
-        assert kids, f"{r.marker}: no {name} child span (children: {[c.name for c in children(spans, roots[r.marker])]})"
+        names = [c.name for c in children(spans, roots[r.marker])]
+        assert kids, f"{r.marker}: no {name} child span (children: {names})"
         assert all(c.kind == "INTERNAL" and c.attributes.get(key) == value for c in kids), \
             f"{r.marker}: {name} spans lack {key}={value}: {[c.attributes for c in kids]}"
 
@@ -91,7 +93,8 @@ def step_checkout_trace(context):
         kids = children(spans, root)
         assert len([sp for sp in trace if sp.kind == "SERVER"]) == 1, f"{r.marker}: more than one root in its trace"
         assert 1 <= len(kids) <= 5 and len(trace) == len(kids) + 1, \
-            f"{r.marker}: trace {root.trace_id} has {len(kids)} steps of {len(trace)} spans: {[sp.name for sp in trace]}"
+            (f"{r.marker}: trace {root.trace_id} has {len(kids)} steps of {len(trace)} spans: "
+             f"{[sp.name for sp in trace]}")
         assert [k.name for k in sorted(kids, key=lambda k: k.timestamp)] == STEP_NAMES[:len(kids)], \
             f"{r.marker}: steps out of order: {[k.name for k in kids]}"
 
@@ -130,11 +133,15 @@ def step_summaries_count(context):
         return {"want": want, "got": got} if ok else None
     t0 = time.monotonic()
     result = poll(matches, every + 90, "colony summaries counting the agent's server spans in every minute bucket",
-                  lambda: f"agent spans per bucket {dict((b, v['total_spans']) for b, v in seen.get('want', {}).items())},"
-                          f" colony total_spans {seen.get('got')}", interval=1.0)
+                  lambda: f"agent spans per bucket {_totals(seen.get('want', {}))}, colony total_spans "
+                          f"{seen.get('got')}", interval=1.0)
     state(context).update(summaries=result, summary_wait=time.monotonic() - t0)
     mine = len(traffic.requests)
     assert sum(v["total_spans"] for v in result["want"].values()) >= mine, "fewer server spans than requests sent"
+
+
+def _totals(want: dict) -> dict:
+    return {b: v["total_spans"] for b, v in want.items()}
 
 
 def _epoch(bucket: str) -> float:
@@ -183,13 +190,13 @@ def step_cpu_mem(context):
     w = world_of(context)
     since = time.time() - 120
     for name in w.live_agents():
-        def have() -> list | None:
+        def have(name: str = name) -> list | None:
             got = _metrics(w, name, since)
             units = {m.get("name"): m.get("unit") for m in got}
             return got if all(units.get(k) == u for k, u in REQUIRED.items()) else None
         state(context).setdefault("metrics", {})[name] = poll(
             have, 20, f"{name} reporting {', '.join(REQUIRED)}",
-            lambda: f"{name} reported {sorted({m.get('name') for m in _metrics(w, name, since)})}")
+            lambda name=name: f"{name} reported {sorted({m.get('name') for m in _metrics(w, name, since)})}")
 
 
 @then("every agent reports disk and network metrics too")
@@ -205,12 +212,12 @@ def step_interval(context):
     w = world_of(context)
     every = float(w.settings.observability.system_metrics_interval)
     for name in w.live_agents():
-        def two() -> list | None:
+        def two(name: str = name) -> list | None:
             ts = sorted(float(m["timestamp"]) for m in _metrics(w, name, time.time() - 4 * every - 10)
                         if m.get("name") == "system.cpu.utilization")
             return ts if len(ts) >= 3 else None
         ts = poll(two, 3 * every + 10, f"three CPU samples from {name}", lambda: "fewer samples")
-        gaps = [(b - a) / 1000 for a, b in zip(ts, ts[1:])][-3:]
+        gaps = [(b - a) / 1000 for a, b in itertools.pairwise(ts)][-3:]
         assert all(0.5 * every <= g <= 1.5 * every + 1 for g in gaps), \
             f"{name}'s samples are {gaps} s apart; the collection interval is {every:g} s"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from .hosts import can_enter
 from .settings import CoralSettings
 
+
 class _HowToEnable(dict):
     """The skip reasons; the one for ``mesh_hosts`` also names what this machine lacks, if anything."""
 
@@ -26,7 +27,7 @@ class _HowToEnable(dict):
         return text
 
     def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        return self[key] if key in self else default
+        return self[key] if key in self else default  # noqa: SIM401 — self.get would recurse
 
 
 HOW_TO_ENABLE = _HowToEnable({
@@ -74,12 +75,12 @@ def capabilities(settings: CoralSettings) -> set[str]:
     if settings.unavailable or settings.colony is None:
         return set()
     caps = {"mesh_hosts"}
-    local = settings.sandbox is not None
-    if local and settings.sandbox.control_url:
+    sandbox = settings.sandbox
+    if sandbox is not None and sandbox.control_url:
         caps.add("faults")
         if any(a.spare for a in settings.agents):
             caps.add("spare_agent")
-    if local and settings.hosts and can_enter() is None:
+    if sandbox is not None and settings.hosts and can_enter() is None:
         caps.add("netns")
     if settings.direct_registration:
         caps.add("underlay")

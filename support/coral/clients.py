@@ -29,7 +29,7 @@ class ColonyEntry:
     observed: list[dict[str, Any]]
 
     @classmethod
-    def read(cls, d: dict[str, Any]) -> "ColonyEntry":
+    def read(cls, d: dict[str, Any]) -> ColonyEntry:
         return cls(s(d, "meshId"), s(d, "pubkey"), [str(e) for e in lst(d, "endpoints")], s(d, "meshIpv4"),
                    i(d, "connectPort"), s(d, "lastSeen"), lst(d, "observedEndpoints"))
 
@@ -41,7 +41,7 @@ class Lease:
     expires_raw: str
 
     @classmethod
-    def read(cls, d: dict[str, Any]) -> "Lease":
+    def read(cls, d: dict[str, Any]) -> Lease:
         return cls(b(d, "success"), i(d, "ttl"), s(d, "expiresAt"))
 
 
@@ -54,7 +54,7 @@ class Registration:
     peers: list[tuple[str, str]]          # (pubkey, meshIp with its /32)
 
     @classmethod
-    def read(cls, d: dict[str, Any]) -> "Registration":
+    def read(cls, d: dict[str, Any]) -> Registration:
         peers = [(s(p, "wireguardPubkey"), s(p, "meshIp")) for p in lst(d, "peers")]
         return cls(b(d, "accepted"), s(d, "reason"), s(d, "assignedIp"), s(d, "meshSubnet"), peers)
 
@@ -69,7 +69,7 @@ class AgentInfo:
     services: list[str]
 
     @classmethod
-    def read(cls, d: dict[str, Any]) -> "AgentInfo":
+    def read(cls, d: dict[str, Any]) -> AgentInfo:
         return cls(s(d, "agentId"), s(d, "meshIpv4"), s(d, "status"), ts(d.get("lastSeen")), s(d, "lastSeen"),
                    [s(x, "name") for x in lst(d, "services")])
 
@@ -84,7 +84,7 @@ class ColonyStatus:
     started_at: float | None
 
     @classmethod
-    def read(cls, d: dict[str, Any]) -> "ColonyStatus":
+    def read(cls, d: dict[str, Any]) -> ColonyStatus:
         return cls(s(d, "colonyId"), s(d, "status"), i(d, "agentCount"), s(d, "meshIpv4"),
                    s(d, "wireguardPublicKey"), ts(d.get("startedAt")))
 
@@ -99,7 +99,7 @@ class PeerView:
     last_handshake: float | None
 
     @classmethod
-    def read(cls, d: dict[str, Any]) -> "PeerView":
+    def read(cls, d: dict[str, Any]) -> PeerView:
         rx = i(d, "rx_bytes") if "rx_bytes" in d else None
         tx = i(d, "tx_bytes") if "tx_bytes" in d else None
         return cls(s(d, "public_key"), s(d, "endpoint"), [str(x) for x in lst(d, "allowed_ips")], rx, tx,
@@ -119,7 +119,7 @@ class MeshPage:
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @classmethod
-    def read(cls, page: dict[str, Any], layout: str) -> "MeshPage":
+    def read(cls, page: dict[str, Any], layout: str) -> MeshPage:
         if layout == "head" or ("wireguard" in page and "status" in (page.get("wireguard") or {})):
             outer = page.get("wireguard") or {}
             wg = outer.get("status") or {}
@@ -146,7 +146,7 @@ class AgentPage:
     ping_text: str
 
     @classmethod
-    def read(cls, page: dict[str, Any], layout: str) -> "AgentPage":
+    def read(cls, page: dict[str, Any], layout: str) -> AgentPage:
         mesh = MeshPage.read(page, layout)
         inner = (page.get("mesh") or page.get("wireguard") or {})
         conn = page.get("colony_connectivity") or {}

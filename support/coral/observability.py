@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -30,7 +30,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
 def minute_of(ts_ms: float) -> str:
     import datetime as dt
     start = int(ts_ms // 60_000) * 60
-    return dt.datetime.fromtimestamp(start, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(start, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Span:
     attributes: dict[str, str]
 
     @classmethod
-    def read(cls, d: dict[str, Any]) -> "Span":
+    def read(cls, d: dict[str, Any]) -> Span:
         return cls(float(d.get("timestamp") or 0), s(d, "traceId"), s(d, "spanId"), s(d, "parentSpanId"),
                    s(d, "name"), s(d, "serviceName"), s(d, "spanKind"), float(d.get("durationMs") or 0),
                    i(d, "httpStatus"), {str(k): str(v) for k, v in (d.get("attributes") or {}).items()})
@@ -125,7 +125,7 @@ class ColonyQueries:
     def sql(self, query: str) -> list[dict[str, str]]:
         out = self.rpc.call(COLONY, "ExecuteQuery", {"sql": query, "maxRows": 10000})
         cols = [str(c) for c in lst(out, "columns")]
-        return [dict(zip(cols, [str(v) for v in lst(row, "values")])) for row in lst(out, "rows")]
+        return [dict(zip(cols, [str(v) for v in lst(row, "values")], strict=False)) for row in lst(out, "rows")]
 
     def unified_summary(self, service: str, time_range: str = "5m") -> list[dict[str, Any]]:
         return lst(self.rpc.call(COLONY, "QueryUnifiedSummary", {"service": service, "timeRange": time_range}),
@@ -175,7 +175,7 @@ def expected_summaries(spans: list[Span], kind: str = "SERVER") -> dict[str, dic
 class ObsFixtures:
     """The world's L0–L3 part: run-scoped traffic (sent once, on first use) and deadline waits."""
 
-    PLAN = [("/api/users", 10), ("/api/products", 10), ("/api/checkout", 30)]
+    PLAN: ClassVar[list[tuple[str, int]]] = [("/api/users", 10), ("/api/products", 10), ("/api/checkout", 30)]
 
     def __init__(self, world: Any) -> None:
         self.w = world

@@ -1,7 +1,7 @@
 """The Coral pack's declaration: everything e2et's shared machinery needs to know about Coral."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import ConfigError
 from ..packs import Endpoint, Pack
@@ -19,7 +19,7 @@ class CoralPack(Pack):
     how_to_enable = HOW_TO_ENABLE
     # the sandbox's stand-ins, their WireGuard children (argv[0] carries the run marker) and anchors
     leak_markers = ("sandbox.coral", "-wg-h", "-anchor-h", "wireguard-go")
-    known_issues: dict[str, str] = {}
+    known_issues: ClassVar[dict[str, str]] = {}
 
     def world(self, settings: CoralSettings, run: RunContext, run_cleanup: CleanupStack) -> Any:
         from .world import CoralWorld

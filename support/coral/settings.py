@@ -9,9 +9,7 @@ requests and readers (contract, "Which contract to follow").
 """
 from __future__ import annotations
 
-from typing import Literal
-
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -110,7 +108,7 @@ class CoralSettings(PackSettings):
     direct_registration: bool = True
 
     @model_validator(mode="after")
-    def _defaults(self) -> "CoralSettings":
+    def _defaults(self) -> CoralSettings:
         if self.discovery_flavour is None:
             self.discovery_flavour = "go" if self.version == "plan" else "workers"
         if self.heartbeat_interval is None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from ..errors import ApiError, InfrastructureError
+from ..errors import ApiError, ConfigError, InfrastructureError
 from ..faults import FaultControl
 from ..http import ApiClient
 from ..run import CleanupStack, RunContext
@@ -32,9 +33,12 @@ class CoralWorld(BaseWorld):
         super().__init__(settings, run, run_cleanup)
         self.log = self.exchanges
         t = settings.timeout
+        if settings.colony is None:
+            raise ConfigError("coral.colony (id, connect_url) is missing from the profile")
+        self.colony_settings = settings.colony
         self.discovery = Discovery(ApiClient(settings.discovery_url, t, self.log, service="Coral discovery",
                                              setting="coral.discovery_url"))
-        self.colony = Colony(ApiClient(settings.colony.connect_url, t, self.log, service="Coral colony",
+        self.colony = Colony(ApiClient(self.colony_settings.connect_url, t, self.log, service="Coral colony",
                                        setting="coral.colony.connect_url"), settings.version)
         self.agents = {a.name: Agent(a.name, ApiClient(a.status_url, t, self.log, service=f"Coral agent {a.name}",
                                                         setting="coral.agents[].status_url"), settings.version)
@@ -51,23 +55,24 @@ class CoralWorld(BaseWorld):
     # -- identity and timings --------------------------------------------------------------------
     @property
     def colony_id(self) -> str:
-        return self.settings.colony.id
+        return self.colony_settings.id
 
     @property
     def secret(self) -> str:
-        return self.settings.colony.secret.get_secret_value() if self.settings.colony.secret else ""
+        secret = self.colony_settings.secret
+        return secret.get_secret_value() if secret else ""
 
     @property
     def interval(self) -> float:
         return float(self.settings.heartbeat_interval or 15.0)
 
     def reconnect_budget(self) -> float:
-        """§4.2: max(60 s, 4·I + 30 s) once the colony is back."""
-        return max(60.0, 4 * self.interval + 30.0)
+        """§4.2: max(60 s, 4·I + 30 s) once the colony is back (stretched by the run's multiplier)."""
+        return self.run.deadline(max(60.0, 4 * self.interval + 30.0))
 
     def discovery_budget(self) -> float:
         """§4.2: a new agent's next LookupColony attempt after an outage ≤ 60 s: 45 s, plus slack."""
-        return 55.0
+        return self.run.deadline(55.0)
 
     def live_agents(self) -> list[str]:
         return [a.name for a in self.settings.live_agents()]
@@ -142,7 +147,7 @@ class CoralWorld(BaseWorld):
 
     def mesh_subnet(self) -> ipaddress.IPv4Network:
         page = self.page(self.live_agents()[0])
-        return ipaddress.ip_network(page.mesh.mesh_subnet, strict=False)
+        return ipaddress.IPv4Network(page.mesh.mesh_subnet, strict=False)
 
     # -- hosts (sandbox only) -------------------------------------------------------------------------
     def can_enter_hosts(self) -> bool:
@@ -174,13 +179,11 @@ class CoralWorld(BaseWorld):
     # -- faults ---------------------------------------------------------------------------------------------
     def fault(self, name: str, param: Any = None, recover: bool = True) -> None:
         """Switch a sandbox fault on; the scenario's cleanup switches it off and waits for a healthy mesh."""
-        if self.faults is None:
-            raise AssertionError("no fault control in this profile (coral.sandbox.control_url): tag the "
-                                 "scenario @needs:faults")
-        self.faults.enable(name, param)
+        control = self.control()
+        control.enable(name, param)
 
         def undo() -> None:
-            self.faults.disable(name)
+            control.disable(name)
             if recover:
                 self.wait_healthy()
         self._undo_later(f"switch off {name}", undo)
@@ -191,10 +194,8 @@ class CoralWorld(BaseWorld):
 
     def hold_agents(self, names: list[str]) -> None:
         """Stop agents (the sandbox keeps spares held the same way); the cleanup restores the held set."""
-        if self.faults is None:
-            raise AssertionError("no fault control in this profile: tag the scenario @needs:faults")
         before = self.held_agents()
-        self.faults.enable("agent_stopped", sorted(set(before) | set(names)))
+        self.control().enable("agent_stopped", sorted(set(before) | set(names)))
 
         def undo() -> None:
             self.set_held(before)
@@ -206,9 +207,15 @@ class CoralWorld(BaseWorld):
 
     def set_held(self, names: list[str]) -> None:
         if names:
-            self.faults.enable("agent_stopped", sorted(names))
+            self.control().enable("agent_stopped", sorted(names))
         else:
-            self.faults.disable("agent_stopped")
+            self.control().disable("agent_stopped")
+
+    def control(self) -> FaultControl:
+        if self.faults is None:
+            raise AssertionError("no fault control in this profile (coral.sandbox.control_url): tag the "
+                                 "scenario @needs:faults")
+        return self.faults
 
     def _undo_later(self, name: str, action: Callable[[], object]) -> None:
         """Scenario cleanup with room for the mesh to heal (the default 30 s bound is too short)."""

@@ -2,10 +2,8 @@
 and a snapshot of what the sandbox may leave on this machine (namespaces, links, routes, processes)."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +13,8 @@ import yaml
 from support.faults import FaultControl
 from support.http import ApiClient
 from support.sandboxes import SandboxHandle, start_sandbox
-from tests.acceptance.behave_runner import BehaveRun, ScenarioResult, _messages_from_junit
+from tests.acceptance.behave_runner import BehaveRun
+from tests.acceptance.behave_runner import run_behave as _run_behave
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,29 +45,7 @@ def control(sandbox: SandboxHandle) -> Iterator[FaultControl]:
 
 def run_behave(profile: Path, out_dir: Path, *args: str, timeout: float = 300) -> BehaveRun:
     """behave --tags @coral against a running sandbox (its profile), parsed per scenario."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"behave-{os.urandom(4).hex()}.json"
-    junit = out_dir / f"junit-{out.stem}"
-    env = {**os.environ, "E2ET_SANDBOX_PROFILE": str(profile), "E2ET_PROFILE": "local"}
-    cmd = [sys.executable, "-m", "behave", "--tags", "@coral", "-f", "json", "-o", str(out), "--junit",
-           "--junit-directory", str(junit), *args]
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    run = BehaveRun(proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
-    if out.exists() and out.stat().st_size:
-        for feature in json.loads(out.read_text()):
-            for el in feature.get("elements", []):
-                if el.get("type") != "scenario":
-                    continue
-                msg = ""
-                for step in el.get("steps", []):
-                    res = step.get("result", {})
-                    if res.get("status") in ("failed", "error"):
-                        em = res.get("error_message", "")
-                        msg = "\n".join(em) if isinstance(em, list) else str(em)
-                        break
-                run.scenarios[el["name"]] = ScenarioResult(feature["name"], el["name"], el.get("status", "?"), msg)
-    _messages_from_junit(junit, run)
-    return run
+    return _run_behave(profile, out_dir, *args, tags="@coral", timeout=timeout)
 
 
 def machine_state(run_id: str | None = None) -> dict[str, list[str]]:

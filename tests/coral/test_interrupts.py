@@ -2,6 +2,7 @@
 no namespace, interface, guard route, process, ledger or temp dir."""
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -25,8 +26,9 @@ def _interrupt_once(tmp: Path, sig: int, after: float) -> tuple[int, dict]:
     before = machine_state(run_id)
     env = {k: v for k, v in os.environ.items() if k != "E2ET_SANDBOX_PROFILE"}
     env["E2ET_RUN_ID"] = run_id
-    proc = subprocess.Popen([sys.executable, "-m", "behave", "--tags", "@coral", "-f", "null", "--no-junit"],
-                            cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "stderr.log", "ab"))
+    with open(tmp / "stderr.log", "ab") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "behave", "--tags", "@coral", "-f", "null", "--no-junit"],
+                                cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
     try:
         proc.wait(after)
     except subprocess.TimeoutExpired:
@@ -36,11 +38,9 @@ def _interrupt_once(tmp: Path, sig: int, after: float) -> tuple[int, dict]:
     except subprocess.TimeoutExpired:
         proc.kill()
         code = proc.wait(5)
-    try:
+    with contextlib.suppress(AssertionError):
         poll(lambda: not leftovers(before, run_id), 15, "the interrupted run's leftovers gone",
              lambda: str(leftovers(before, run_id)))
-    except AssertionError:
-        pass
     return code, leftovers(before, run_id)
 
 

@@ -45,11 +45,11 @@ PLAN_AGENT = {"mesh": {"agent_id": "a", "mesh_ip": "100.64.0.2", "mesh_subnet": 
                                                 "allowed_ips": ["100.64.0.1/32"]}]}},
               "colony": {"mesh_ipv4": "100.64.0.1"}, "colony_connectivity": {"reachable": True},
               "ping_result": "rtt min/avg/max/mdev = 0.6/0.6/0.6/0.0 ms"}
+HEAD_PEER = {"public_key": "abcdefghijklmnop...", "endpoint": "198.51.100.11:41580", "allowed_ips": ["100.64.0.1/32"],
+             "rx_bytes": 92, "tx_bytes": "148", "last_handshake_time": "2026-01-05T10:00:00Z"}
 HEAD_AGENT = {"wireguard": {"agent_id": "a", "mesh_ip": "100.64.0.2", "mesh_subnet": "100.64.0.0/10",
                             "status": {"interface_exists": True, "link_status": "wg0: <UP,LOWER_UP>", "peer_count": 1,
-                                       "peers": [{"public_key": "abcdefghijklmnop...", "endpoint": "198.51.100.11:41580",
-                                                  "allowed_ips": ["100.64.0.1/32"], "rx_bytes": 92, "tx_bytes": "148",
-                                                  "last_handshake_time": "2026-01-05T10:00:00Z"}]}},
+                                       "peers": [HEAD_PEER]}},
               "colony": {"mesh_ipv4": "100.64.0.1"}, "colony_connectivity": {}}
 
 

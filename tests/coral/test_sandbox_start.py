@@ -1,6 +1,7 @@
 """Starting the Coral sandbox: faults in force from the first request, bad input, clean stop."""
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -18,7 +19,8 @@ pytestmark = [needs_host]
 def test_duplicate_addresses_from_the_start_fail_the_allocation_spec(tmp_path: Path):
     """Agents that joined while the colony handed out duplicates: the uniqueness spec names them."""
     with start_sandbox("coral", tmp_path / "sb", faults=["duplicate_address"], timeout=60) as handle:
-        run = run_behave(handle.profile_path, tmp_path, "-n", "^" + re.escape("Agents get unique, sequential addresses") + "$")
+        run = run_behave(handle.profile_path, tmp_path, "-n",
+                         "^" + re.escape("Agents get unique, sequential addresses") + "$")
     result = run.scenarios["Agents get unique, sequential addresses"]
     assert result.status == "failed" and "share mesh addresses" in result.message, result.message[:800]
 
@@ -55,10 +57,8 @@ def test_uplink_range_is_refused_anywhere_in_the_plan():
 
 def _wait_gone(before: dict, timeout: float = 20) -> dict:
     from support.waiting import poll
-    try:
+    with contextlib.suppress(AssertionError):
         poll(lambda: not leftovers(before), timeout, "sandbox leftovers removed", lambda: str(leftovers(before)))
-    except AssertionError:
-        pass
     return leftovers(before)
 
 
@@ -77,8 +77,8 @@ def test_sigkill_of_the_supervisor_is_swept_by_the_next_start(tmp_path: Path):
     import signal
     before = machine_state()
     first = start_sandbox("coral", tmp_path / "one", timeout=60)
-    os.kill(first.process.pid, signal.SIGKILL)
-    first.process.wait(5)
+    os.kill(first.pid, signal.SIGKILL)          # the stand-in itself (``process`` is its guardian)
+    first.process.wait(10)
     left = leftovers(before)
     assert left.get("netns") and left.get("ledgers"), left
     second = start_sandbox("coral", tmp_path / "two", timeout=60)
@@ -96,10 +96,10 @@ def test_a_dead_runner_takes_the_sandbox_down(tmp_path: Path):
     import os
     import signal
     before = machine_state()
-    code = ("import sys, time; sys.path.insert(0, %r)\n"
+    code = ("import sys, time; sys.path.insert(0, {!r})\n"
             "from support.sandboxes import start_sandbox\n"
-            "h = start_sandbox('coral', __import__('pathlib').Path(%r), timeout=60)\n"
-            "print(h.process.pid, flush=True); time.sleep(600)\n") % (str(REPO_ROOT), str(tmp_path / "sb"))
+            "h = start_sandbox('coral', __import__('pathlib').Path({!r}), timeout=60)\n"
+            "print(h.process.pid, flush=True); time.sleep(600)\n").format(str(REPO_ROOT), str(tmp_path / "sb"))
     runner = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     try:
         sandbox_pid = int(runner.stdout.readline())
