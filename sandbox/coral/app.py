@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -234,13 +233,13 @@ class CoralSandbox:
     def set_fault(self, name: str, param: Any = None) -> None:
         if name not in F.CATALOG:
             raise F.UnknownFault(f"unknown fault {name!r}; known: {', '.join(sorted(F.CATALOG))}")
-        param = F.CATALOG[name].default_param if param is None else param
+        param = F.CATALOG[name].default_param if param is None else _parsed(param)
         if name == F.DISCOVERY_STOPPED:
             self.stop("discovery")
         elif name == F.COLONY_KILLED:
             self.stop("colony", signal.SIGKILL)
         elif name == F.AGENT_STOPPED:
-            wanted = [param] if isinstance(param, str) else list(param or [])
+            wanted = [p for p in param.split(",") if p] if isinstance(param, str) else list(param or [])
             unknown = [n for n in wanted if self.components.get(n, Component("", "", None, Path(), {})).role != "agent"]
             if unknown:
                 raise F.UnknownFault(f"agent_stopped: no agent named {', '.join(unknown)}")
@@ -276,7 +275,9 @@ class CoralSandbox:
             self.clear_fault(name)
 
     def _tunnel(self, param: Any, cut: bool) -> None:
-        param = param if isinstance(param, dict) else {"agent": str(param), "mode": "down"}
+        if not isinstance(param, dict):              # "agent-2" or "agent-2:drop" from a command line
+            agent, _, mode = str(param).partition(":")
+            param = {"agent": agent, "mode": mode or "down"}
         c = self.components.get(param.get("agent", ""))
         if c is None or c.role != "agent":
             raise F.UnknownFault(f"tunnel_cut: no agent named {param.get('agent')!r}")
@@ -350,5 +351,16 @@ class CoralSandbox:
         log.info("coral sandbox %s down", self.run_id)
 
 
-def wall(t0: float) -> str:
-    return f"{time.monotonic() - t0:.1f}s"
+def _parsed(param: Any) -> Any:
+    """A parameter that arrived as text (``e2et sandbox fault --param``): JSON when it is JSON."""
+    if isinstance(param, str) and param.strip()[:1] in ("{", "[", '"') or param in ("true", "false"):
+        try:
+            return json.loads(param)
+        except ValueError:
+            return param
+    if isinstance(param, str):
+        try:
+            return float(param)
+        except ValueError:
+            return param
+    return param
