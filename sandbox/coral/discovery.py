@@ -146,11 +146,14 @@ class Discovery:
         if self.flavour == "workers" and kind == "colony":
             raise RpcError("already_exists", f"Colony {existing.key} already registered with different pubkey")
 
-    def _lease(self) -> dict[str, Any]:
+    def _lease(self, observed: dict[str, Any] | None) -> dict[str, Any]:
+        """A register answer: the lease, Go's STUN list, and the endpoint discovery observed."""
         now = time.time()
         out: dict[str, Any] = {"success": True, "ttl": self.ttl, "expiresAt": self._time(now + self.ttl)}
         if self.flavour == "go":
             out["stunServers"] = self.stun
+        if observed:
+            out["observedEndpoint"] = observed
         return out
 
     # -- RPCs ------------------------------------------------------------------------------
@@ -164,10 +167,7 @@ class Discovery:
         now = time.time()
         self._split_brain(self.registry.get("colony", mesh_id), pubkey, now, "colony")
         self.registry.put(Entry("colony", mesh_id, mesh_id, pubkey, body, observed, now + self.ttl, now))
-        out = self._lease()
-        if observed:
-            out["observedEndpoint"] = observed
-        return out
+        return self._lease(observed)
 
     async def lookup_colony(self, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
         mesh_id = body.get("meshId", "")
@@ -207,10 +207,7 @@ class Discovery:
         if self.flavour == "go":
             self._split_brain(existing, pubkey, now, "agent")
         self.registry.put(Entry("agent", agent_id, mesh_id, pubkey, body, observed, now + self.ttl, now))
-        out = self._lease()
-        if observed:
-            out["observedEndpoint"] = observed
-        return out
+        return self._lease(observed)
 
     async def lookup_agent(self, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
         agent_id, mesh_id = body.get("agentId", ""), body.get("meshId", "")

@@ -19,6 +19,15 @@ from tests.acceptance.behave_runner import run_behave as _run_behave
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+#: the @coral features (behave reports other packs' unselected scenarios as skipped)
+CORAL_FEATURES = {"Colonies are found through discovery", "Agents join the colony's WireGuard mesh",
+                  "The colony hands out mesh addresses", "Agents register with the colony",
+                  "Agents prove they are alive", "Agents reconnect after an outage",
+                  "OpenTelemetry traces reach the colony through the mesh (L1)",
+                  "System metrics and profiles flow to the colony (L2)",
+                  "eBPF data: RED metrics, on-demand profiles and uprobe traces (L0, L3)"}
+
+
 def host_ready() -> str | None:
     from support.coral.capabilities import host_problem
     return host_problem()

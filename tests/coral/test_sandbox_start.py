@@ -11,7 +11,7 @@ import pytest
 
 from support.sandboxes import start_sandbox
 
-from .conftest import REPO_ROOT, leftovers, machine_state, needs_host, run_behave
+from .conftest import CORAL_FEATURES, REPO_ROOT, leftovers, machine_state, needs_host, run_behave
 
 pytestmark = [needs_host]
 
@@ -108,3 +108,18 @@ def test_a_dead_runner_takes_the_sandbox_down(tmp_path: Path):
         os.kill(runner.pid, signal.SIGKILL)
         runner.wait(5)
     assert not _wait_gone(before, 30), f"sandbox {sandbox_pid} outlived its runner"
+
+
+def test_the_specs_read_a_head_era_coral_alike(tmp_path: Path):
+    """HEAD behaviour (Workers discovery, re-keyed /status, no secret check): the same specs pass, the
+    secret one skips with its reason — the pack's readers and version switch work both ways."""
+    cfg = tmp_path / "head.yaml"
+    cfg.write_text("version: head\ndiscovery_flavour: workers\n")
+    with start_sandbox("coral", tmp_path / "sb", config_file=cfg, timeout=60) as handle:
+        run = run_behave(handle.profile_path, tmp_path, "--include", "0[1-4]_")
+    coral = {n: r for n, r in run.scenarios.items() if r.feature in CORAL_FEATURES}
+    assert len(coral) >= 15, sorted(coral)
+    bad = {n: r.message[:300] for n, r in coral.items() if r.status not in ("passed", "skipped")}
+    assert not bad, bad
+    skipped = {n for n, r in coral.items() if r.status == "skipped"}
+    assert skipped == {"A registration with a wrong secret is rejected and adds no peer"}, skipped

@@ -16,7 +16,7 @@ import yaml
 
 from support.waiting import poll
 
-from .conftest import needs_host, run_behave
+from .conftest import CORAL_FEATURES, needs_host, run_behave
 
 pytestmark = [needs_host, pytest.mark.acceptance]
 
@@ -80,12 +80,6 @@ def _healthy(profile: dict) -> bool:
     return all(agents.get(a["name"], {}).get("status") == "healthy" for a in coral["agents"] if not a["spare"])
 
 
-CORAL_FEATURES = {"Colonies are found through discovery", "Agents join the colony's WireGuard mesh",
-                  "The colony hands out mesh addresses", "Agents register with the colony",
-                  "Agents prove they are alive", "Agents reconnect after an outage",
-                  "OpenTelemetry traces reach the colony through the mesh (L1)",
-                  "System metrics and profiles flow to the colony (L2)",
-                  "eBPF data: RED metrics, on-demand profiles and uprobe traces (L0, L3)"}
 
 
 EBPF_SCENARIOS = {"Continuous CPU profiling yields symbolised stacks of a CPU-intensive app",
