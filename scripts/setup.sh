@@ -47,3 +47,21 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     || { echo "setup: dependencies did not install; see .venv/pip-install.log" >&2; exit 2; }
   touch "$stamp"
 fi
+# @coral's local sandbox: network-namespace hosts joined by real WireGuard tunnels (userspace
+# wireguard-go driven by wg), ip/nsenter for the hosts, ping across the tunnels. Installed only when
+# missing; without root or apt-get the @coral scenarios skip with the reason instead.
+coral_missing=""
+for tool in wireguard-go:wireguard-go wg:wireguard-tools ip:iproute2 ping:iputils-ping; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || coral_missing="$coral_missing ${tool##*:}"
+done
+if [ -n "$coral_missing" ]; then
+  if command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || command -v sudo >/dev/null; }; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    echo "setup: installing$coral_missing for the Coral sandbox (apt-get)"
+    { $SUDO apt-get update -qq >/dev/null 2>&1 || true; } && \
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $coral_missing >/dev/null 2>&1 \
+      || { echo "setup: could not install$coral_missing: run 'apt-get install$coral_missing' as root" >&2; exit 2; }
+  else
+    echo "setup: note: @coral needs$coral_missing (apt-get install as root); its scenarios skip until then" >&2
+  fi
+fi
