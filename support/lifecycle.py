@@ -65,6 +65,7 @@ def start_run(context: Any) -> None:
     context.run_cleanup = CleanupStack()
     context.packs = []
     context.capabilities = {}
+    context.unavailable = {}
     profile = profile_name(context.config.userdata.get("profile"))
     try:
         context.run = RunContext()
@@ -73,6 +74,12 @@ def start_run(context: Any) -> None:
         names = [p.name for p in chosen]
         provided: dict[str, Any] = {}
         starting = to_start(names, profile)
+        for pack in [p for p in chosen if p.name in starting]:
+            reason = pack.unavailable_reason()
+            if reason:      # this machine cannot run its sandbox: its scenarios skip with the reason
+                context.unavailable[pack.name] = reason
+        starting = [n for n in starting if n not in context.unavailable]
+        names = [n for n in names if n not in context.unavailable]
         if starting:
             try:
                 sandboxes = Sandboxes.start(starting, reports_root() / "runs" / context.run.run_id / "sandbox")
@@ -84,8 +91,9 @@ def start_run(context: Any) -> None:
             provided = sandboxes.sections()
         context.settings = load_settings(profile, packs=names, provided=provided)
         context.run.configure(context.settings.http.timeout, context.settings.timeout_multiplier)
-        context.capabilities = {p.name: p.capabilities(context.settings.section(p.name)) for p in chosen}
-        preflight(context.settings, chosen)
+        usable = [p for p in chosen if p.name in names]
+        context.capabilities = {p.name: p.capabilities(context.settings.section(p.name)) for p in usable}
+        preflight(context.settings, usable)
     except (ConfigError, InfrastructureError) as e:
         raise FatalInput(str(e)) from None
     log.info("run %s on profile %s: %s", context.run.run_id, profile, ", ".join(names) or "no pack selected")

@@ -1,1 +1,2 @@
-"""Coral sandbox: namespace hosts on a private bridge, real WireGuard (wireguard-go), stand-in discovery/colony/agents."""
+"""Coral sandbox: namespace hosts on a private bridge, real WireGuard (wireguard-go), stand-in
+discovery/colony/agents."""

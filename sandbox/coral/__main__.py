@@ -110,7 +110,7 @@ async def serve(sandbox: Any, args: argparse.Namespace, stop: asyncio.Event) -> 
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), 0.5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if os.getppid() != parent:     # the runner died (even by SIGKILL): take everything down
                 logging.getLogger("sandbox.coral").warning("parent %s gone: stopping", parent)
                 break
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         except Interrupted as e:
             log.warning("interrupted by %s while starting", e)
             return 130 if str(e) == "SIGINT" else 143
-        except (LockBusy, Exception) as e:   # noqa: BLE001 — a failed start: report, stop, exit 3
+        except (LockBusy, Exception) as e:
             print(f"e2et coral sandbox: start failed: {type(e).__name__}: {e}", file=sys.stderr)
             log.exception("start failed")
             return EXIT_START

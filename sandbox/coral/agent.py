@@ -12,6 +12,7 @@ Run: ``python -m sandbox.coral.agent CONFIG`` (Coral's env vars configure it, as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
@@ -154,7 +155,7 @@ class Agent:
                 "runtimeContext": {"hostname": self.hostname, "platform": {"os": "linux"}}, "labels": {}}
         reason = ""
         for url in self.candidates():
-            for attempt, pause in enumerate((1.0, 2.0, None)):
+            for pause in (1.0, 2.0, None):
                 try:
                     resp = await call(self.http, url, MESH, "Register", body, timeout=5)
                     if resp.get("accepted"):
@@ -191,7 +192,7 @@ class Agent:
         if observed:
             host, port = observed[0]["ip"], int(observed[0].get("port") or 0)
         else:
-            host, _, p = (c.get("endpoints") or ["127.0.0.1:0"])[0].rpartition(":")
+            host, _, _p = (c.get("endpoints") or ["127.0.0.1:0"])[0].rpartition(":")
             port = 0
         port = port or int(meta.get("wireguard_port") or 0) or 51820
         return f"{host}:{port}"
@@ -254,10 +255,8 @@ class Agent:
 
     async def reconnection_loop(self) -> None:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=5)   # at once, else every 5 s
-            except asyncio.TimeoutError:
-                pass
             self.wake.clear()
             if self.state != "unregistered":
                 continue
@@ -302,7 +301,8 @@ class Agent:
                        "observed_endpoints": c.get("observedEndpoints", [])},
             "routes": subprocess.run(["ip", "route", "show", "dev", "wg0"], capture_output=True, text=True,
                                      timeout=5).stdout.splitlines(),
-            "all_routes": subprocess.run(["ip", "route"], capture_output=True, text=True, timeout=5).stdout.splitlines(),
+            "all_routes": subprocess.run(["ip", "route"], capture_output=True, text=True,
+                                         timeout=5).stdout.splitlines(),
             "colony_connectivity": {"target": target, "reachable": reachable,
                                     "error": "" if reachable else "tcp connect failed or timed out"},
         }
@@ -331,7 +331,7 @@ class Agent:
 async def serve(cfg: dict[str, Any]) -> None:
     agent = Agent(cfg)
     agent.http = aiohttp.ClientSession()
-    from . import agent_obs                  # OTLP receivers, system metrics, query RPCs (§6)
+    from . import agent_obs  # OTLP receivers, system metrics, query RPCs (§6)
     obs = agent_obs.attach(agent, cfg)
     app = agent.app()
     obs.routes(app)

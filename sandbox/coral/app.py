@@ -283,7 +283,8 @@ class CoralSandbox:
             raise F.UnknownFault(f"tunnel_cut: no agent named {param.get('agent')!r}")
         ns = c.host.netns
         if param.get("mode", "down") == "down":
-            subprocess.run(["ip", "-n", ns, "link", "set", "wg0", "down" if cut else "up"], capture_output=True, timeout=5)
+            subprocess.run(["ip", "-n", ns, "link", "set", "wg0", "down" if cut else "up"], capture_output=True,
+                           timeout=5)
         else:
             verb = "add" if cut else "del"
             subprocess.run(["ip", "-n", ns, "route", verb, "blackhole", f"{self._mesh_ip(1)}/32"],
@@ -353,7 +354,7 @@ class CoralSandbox:
 
 def _parsed(param: Any) -> Any:
     """A parameter that arrived as text (``e2et sandbox fault --param``): JSON when it is JSON."""
-    if isinstance(param, str) and param.strip()[:1] in ("{", "[", '"') or param in ("true", "false"):
+    if (isinstance(param, str) and param.strip()[:1] in ("{", "[", '"')) or param in ("true", "false"):
         try:
             return json.loads(param)
         except ValueError:

@@ -34,7 +34,7 @@ AGENT = "coral.agent.v1.AgentService"
 
 
 def rfc3339(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Colony:
@@ -93,7 +93,7 @@ class Colony:
                     "metadata": {"app_name": self.cfg.get("app_name", ""), "wireguard_port": str(self.wg_port)}},
                     timeout=5)
                 self.last_register_error = ""
-            except (RpcError, OSError, asyncio.TimeoutError, aiohttp.ClientError) as e:
+            except (TimeoutError, RpcError, OSError, aiohttp.ClientError) as e:
                 self.last_register_error = f"{type(e).__name__}: {e}"
                 log.warning("discovery registration failed: %s", self.last_register_error)
             await asyncio.sleep(interval)      # the register period is the specified behaviour
@@ -142,7 +142,7 @@ class Colony:
         try:
             info = await call(self.http, self.cfg["discovery_url"], DISCOVERY, "LookupAgent",
                               {"agentId": agent_id, "meshId": self.id}, timeout=2)
-        except (RpcError, OSError, asyncio.TimeoutError, aiohttp.ClientError):
+        except (TimeoutError, RpcError, OSError, aiohttp.ClientError):
             return None
         peer = request.transport.get_extra_info("peername") if request.transport else None
         host = peer[0] if peer else ""
@@ -195,15 +195,15 @@ class Colony:
                     out = await call(self.http, f"http://{e.mesh_ipv4}:9001", AGENT, "ListServices", {},
                                      timeout=timeout)
                     return list(out.get("services") or [])
-                except (RpcError, OSError, asyncio.TimeoutError, aiohttp.ClientError):
+                except (TimeoutError, RpcError, OSError, aiohttp.ClientError):
                     pass
             return e.services
         states = [self.status_of(e, now) for e in entries]
-        found = await asyncio.gather(*(services(e, s) for e, s in zip(entries, states)))
+        found = await asyncio.gather(*(services(e, s) for e, s in zip(entries, states, strict=False)))
         return {"agents": [{"agentId": e.agent_id, "componentName": e.component_name, "meshIpv4": e.mesh_ipv4,
                             "meshIpv6": e.mesh_ipv6, "lastSeen": rfc3339(e.last_seen), "status": s,
                             "services": svc, "runtimeContext": e.runtime_context}
-                           for e, s, svc in zip(entries, states, found)]}
+                           for e, s, svc in zip(entries, states, found, strict=False)]}
 
     # -- GET /status (§3.4) -------------------------------------------------------------------------
     def wireguard_status(self) -> dict[str, Any]:
@@ -214,7 +214,8 @@ class Colony:
 
     async def http_status(self, request: web.Request) -> web.Response:
         now = time.time()
-        ident = {"id": self.id, "app_name": self.cfg.get("app_name", ""), "environment": self.cfg.get("environment", "")}
+        ident = {"id": self.id, "app_name": self.cfg.get("app_name", ""),
+                 "environment": self.cfg.get("environment", "")}
         runtime = {"status": "running", "started_at": rfc3339(self.started), "uptime_seconds": int(now - self.started),
                    "agent_count": len(self.agents)}
         wgs = self.wireguard_status()
@@ -247,7 +248,7 @@ async def serve(cfg: dict[str, Any]) -> None:
     colony = Colony(cfg)
     colony.start_mesh()
     colony.http = aiohttp.ClientSession()
-    from . import colony_obs            # L1/L2 pollers and query RPCs (contract §6)
+    from . import colony_obs  # L1/L2 pollers and query RPCs (contract §6)
     obs = colony_obs.attach(colony, cfg)
     app = colony.app()
     obs.routes(app)

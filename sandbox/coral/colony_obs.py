@@ -51,7 +51,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 def minute(ts_ms: float) -> str:
     start = int(ts_ms // 60_000) * 60
-    return dt.datetime.fromtimestamp(start, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(start, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Observability:
@@ -96,12 +96,13 @@ class Observability:
             if not self.colony.faults.active(F.POLLER_STOPPED):
                 try:
                     await self._poll(kind, rpc, field)
-                except Exception:   # noqa: BLE001 — one bad poll must not end the colony
+                except Exception:
                     log.exception("%s poll failed", kind)
 
     # -- aggregation ----------------------------------------------------------------------------------
     def _values(self, kind: str, key: str) -> dict[str, Any]:
-        row = self.db.execute("SELECT payload FROM _bucket_values WHERE kind=? AND bucket_key=?", (kind, key)).fetchone()
+        row = self.db.execute("SELECT payload FROM _bucket_values WHERE kind=? AND bucket_key=?",
+                              (kind, key)).fetchone()
         return json.loads(row[0]) if row else {}
 
     def _fold_spans(self, agent_id: str, spans: list[dict[str, Any]]) -> None:
@@ -164,7 +165,8 @@ class Observability:
                                "WHERE service_name=? AND bucket_time>=? GROUP BY agent_id", (service, cutoff))
         for agent_id, total, errors, avg in rows:
             cpu = self.db.execute("SELECT AVG(avg_value) FROM system_metrics_summaries WHERE agent_id=? AND "
-                                  "metric_name='system.cpu.utilization' AND bucket_time>=?", (agent_id, cutoff)).fetchone()
+                                  "metric_name='system.cpu.utilization' AND bucket_time>=?",
+                                  (agent_id, cutoff)).fetchone()
             out.append({"serviceName": service, "agentId": agent_id, "status": "healthy", "requestCount": str(total),
                         "errorRate": (errors / total) if total else 0.0, "avgLatencyMs": avg or 0.0, "source": "OTLP",
                         "hostCpuUtilization": (cpu[0] if cpu and cpu[0] is not None else 0.0)})

@@ -72,7 +72,7 @@ class Store:
                 ip = released[0]
                 self.db.execute("DELETE FROM released_ips WHERE ip_address=?", (ip,))
             else:
-                nxt = max(used + [self.colony_ip]) + 1
+                nxt = max([*used, self.colony_ip]) + 1
                 if nxt not in self.net or nxt == self.net.broadcast_address:
                     raise AllocationError(f"mesh pool {self.net} exhausted")
                 ip = str(nxt)

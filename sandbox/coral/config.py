@@ -71,7 +71,7 @@ class SandboxConfig(BaseModel):
             raise ValueError("thresholds must grow: heartbeat_interval < healthy_threshold < degraded_threshold")
 
     @classmethod
-    def load(cls, path: str | None) -> "SandboxConfig":
+    def load(cls, path: str | None) -> SandboxConfig:
         data: dict = {}
         if path:
             try:

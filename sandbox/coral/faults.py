@@ -11,9 +11,10 @@ import json
 import os
 import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sandbox.common.faults import FaultSpec
 
 # lifecycle (supervisor)
 DISCOVERY_STOPPED = "discovery_stopped"
@@ -40,13 +41,6 @@ SUMMARY_MISCOUNTED = "summary_miscounted"
 POLLER_STOPPED = "poller_stopped"
 WRONG_PERCENTILES = "wrong_percentiles"
 METRICS_MISATTRIBUTED = "metrics_misattributed"
-
-
-@dataclass(frozen=True)
-class FaultSpec:
-    name: str
-    description: str
-    default_param: Any = None
 
 
 CATALOG: dict[str, FaultSpec] = {f.name: f for f in [

@@ -109,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = _serve  # noqa: N815
+    do_GET = do_POST = do_PUT = _serve
 
     def log_message(self, *args: object) -> None:
         pass

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import grpc
 from aiohttp import web
@@ -61,7 +62,7 @@ class _Traces(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self, sink: Callable[[list[dict[str, Any]]], None]) -> None:
         self.sink = sink
 
-    async def Export(self, request, context):  # noqa: N802 — gRPC method name
+    async def Export(self, request, context):
         self.sink(flatten(request))
         return trace_service_pb2.ExportTraceServiceResponse()
 
@@ -70,7 +71,7 @@ class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
     def __init__(self, counter: Callable[[int], None]) -> None:
         self.counter = counter
 
-    async def Export(self, request, context):  # noqa: N802
+    async def Export(self, request, context):
         self.counter(sum(len(sm.metrics) for rm in request.resource_metrics for sm in rm.scope_metrics))
         return metrics_service_pb2.ExportMetricsServiceResponse()
 

@@ -10,7 +10,8 @@ import asyncio
 import json
 import logging
 import re
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -94,7 +95,7 @@ class ConnectRouter:
                 result = await handler(body, request)
             except RpcError as e:
                 return _error(e.code, e.message)
-            except Exception as e:   # noqa: BLE001 — connect-go answers `internal`, so do we
+            except Exception as e:
                 log.exception("%s/%s failed", service, rpc)
                 return _error("internal", str(e))
             return web.json_response(omit_defaults(result))

@@ -44,7 +44,7 @@ async def stun_binding(servers: list[str], local_port: int, timeout: float = 3.0
             found = _parse(data, txid)
             if found:
                 return found
-        except (OSError, asyncio.TimeoutError, ValueError):
+        except (TimeoutError, OSError, ValueError):
             continue
         finally:
             sock.close()

@@ -14,23 +14,7 @@ from pathlib import Path
 from .hosts import can_enter
 from .settings import CoralSettings
 
-
-class _HowToEnable(dict):
-    """The skip reasons; the one for ``mesh_hosts`` also names what this machine lacks, if anything."""
-
-    def __getitem__(self, key: str) -> str:
-        text = super().__getitem__(key)
-        if key == "mesh_hosts":
-            problem = host_problem()
-            if problem:
-                text += f" — this machine: {problem}"
-        return text
-
-    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        return self[key] if key in self else default  # noqa: SIM401 — self.get would recurse
-
-
-HOW_TO_ENABLE = _HowToEnable({
+HOW_TO_ENABLE: dict[str, str] = {
     "mesh_hosts": "the Coral hosts: a real Coral's coral.discovery_url, colony and agents, or for the local "
                   "sandbox root, `ip netns`, /dev/net/tun and wireguard-go (bash scripts/setup.sh)",
     "faults": "the sandbox fault control to stop, start and restart discovery, colony and agents (profile local)",
@@ -52,7 +36,7 @@ HOW_TO_ENABLE = _HowToEnable({
              "here (Go module proxy 403)",
     "cpu_app": "the CPU-intensive test app next to an agent (coral.observability.apps.cpu_app)",
     "sdk_app": "the Coral SDK test app with its debug server next to an agent (coral.observability.apps.sdk_app)",
-})
+}
 
 
 def host_problem() -> str | None:

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 from ..errors import ConfigError
 from ..packs import Endpoint, Pack
 from ..run import CleanupStack, RunContext
-from .capabilities import HOW_TO_ENABLE, capabilities
+from .capabilities import HOW_TO_ENABLE, capabilities, host_problem
 from .settings import CoralSettings
 
 
@@ -34,6 +34,16 @@ class CoralPack(Pack):
 
     def capabilities(self, s: CoralSettings) -> set[str]:
         return capabilities(s) | super().capabilities(s)
+
+    def enable_hint(self, capability: str, settings: Any) -> str:
+        """The mesh hosts' reason also names what this machine lacks, if anything."""
+        text = super().enable_hint(capability, settings)
+        problem = host_problem() if capability == "mesh_hosts" else None
+        return f"{text} — this machine: {problem}" if problem else text
+
+    def unavailable_reason(self) -> str | None:
+        """Root, ``ip netns``, /dev/net/tun and the WireGuard tools: without them no local mesh."""
+        return host_problem()
 
     def check(self, s: CoralSettings, profile: str) -> None:
         if s.unavailable:

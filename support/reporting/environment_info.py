@@ -112,7 +112,8 @@ def git_revision() -> str | None:
 
 
 def snapshot(settings: Any, run_id: str | None, profile: str, chosen: list[Any] | None = None,
-             capabilities: dict[str, set[str]] | None = None) -> dict[str, str]:
+             capabilities: dict[str, set[str]] | None = None,
+             unavailable: dict[str, str] | None = None) -> dict[str, str]:
     """Flat key → value map of the run's environment (for environment.properties and summaries).
 
     Each selected pack contributes its own facts (``Pack.environment``: endpoints, never secrets)
@@ -122,6 +123,8 @@ def snapshot(settings: Any, run_id: str | None, profile: str, chosen: list[Any] 
              "platform": f"{platform.system()} {platform.machine()}", "python.executable": sys.executable}
     chosen = chosen or []
     props["packs"] = ",".join(p.name for p in chosen) or "none"
+    for name, reason in (unavailable or {}).items():
+        props[f"{name}.unavailable"] = reason
     for pack in chosen:
         try:
             section = settings.section(pack.name) if settings is not None else None

@@ -93,6 +93,10 @@ class DemoPack(Pack):
     def janitor(self, s, run, older_than, keep_runs, dry_run):
         return {"greetings": 0}
 
+    def unavailable_reason(self):
+        import os
+        return os.environ.get("DEMO_UNAVAILABLE") or None
+
 
 PACK = DemoPack()
 ''',

@@ -109,6 +109,19 @@ def test_behave_runs_only_the_new_pack_and_reports_only_its_endpoints(copy: Path
     assert "demo-secret-token-1" not in text, "the sandbox's secret leaked into a report"
 
 
+def test_a_pack_this_machine_cannot_run_skips_with_the_reason_and_starts_nothing(copy: Path) -> None:
+    before = set((copy / "reports" / "runs").glob("*")) if (copy / "reports" / "runs").exists() else set()
+    proc = run(copy, "behave", "--tags", "@demo", "-f", "plain", DEMO_UNAVAILABLE="no greeting hardware")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "1 skipped" in proc.stdout
+    summary = json.loads((copy / "reports" / "summary.json").read_text())
+    (row,) = summary["scenarios"]
+    assert row["status"] == "SKIP" and "cannot run on this machine: no greeting hardware" in row["reason"]
+    assert summary["environment"]["demo.unavailable"] == "no greeting hardware"
+    new = set((copy / "reports" / "runs").glob("*")) - before
+    assert not [p for d in new for p in (d / "sandbox").glob("*")], "a sandbox was started anyway"
+
+
 def test_not_the_new_pack_selects_every_pack_but_it(copy: Path) -> None:
     """``not @demo`` is evaluated by behave's own tag logic over the real feature files: every other
     registered pack is selected (so its sandbox would start), the demo pack is not."""
