@@ -66,6 +66,7 @@ def start_run(context: Any) -> None:
     context.packs = []
     context.capabilities = {}
     context.unavailable = {}
+    context.deployment_locks = {}
     profile = profile_name(context.config.userdata.get("profile"))
     try:
         context.run = RunContext()
@@ -126,6 +127,9 @@ def before_feature(context: Any, feature: Any) -> None:
     pass
 
 
+EXCLUSIVE_TAGS = {"exclusive", "needs:faults"}
+
+
 def before_scenario(context: Any, scenario: Any) -> None:
     from .run import CleanupStack
 
@@ -134,6 +138,29 @@ def before_scenario(context: Any, scenario: Any) -> None:
     reason = packs.known_issue_reason(scenario.effective_tags)
     if reason:
         scenario.skip(reason=reason)
+        return
+    _hold_deployment(context, scenario)
+
+
+def _hold_deployment(context: Any, scenario: Any) -> None:
+    """Shared use of the scenario's deployment, exclusive for ``@exclusive`` / ``@needs:faults``
+    (parallel flows on one deployment must not see each other's fault switches)."""
+    from .exclusive import DeploymentLock
+
+    pack = packs.pack_of_tags(scenario.effective_tags)
+    settings = getattr(context, "settings", None)
+    if pack is None or settings is None or pack.name not in getattr(context, "capabilities", {}):
+        return
+    locks = getattr(context, "deployment_locks", None)
+    if locks is None:
+        return
+    if pack.name not in locks:
+        key = pack.name + " " + " ".join(sorted(e.address for e in pack.endpoints(settings.section(pack.name))))
+        locks[pack.name] = DeploymentLock(key)
+    lock = locks[pack.name]
+    exclusive = bool(EXCLUSIVE_TAGS & {str(t) for t in scenario.effective_tags})
+    lock.acquire(exclusive=exclusive, timeout=context.run.deadline(900))
+    context.scenario_cleanup.push("release the deployment", lock.release)
 
 
 class CleanupDefect(AssertionError):
@@ -172,6 +199,8 @@ def stop_run(context: Any) -> None:
         if stack is not None:
             for f in stack.run() or []:
                 log.warning("cleanup failed: %s", f)
+    for lock in list(getattr(context, "deployment_locks", {}).values()):
+        lock.close()
     for world in list(getattr(context, "worlds", {}).values()):
         try:
             world.close()

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from ..exclusive import DeploymentLock
 from ..run import CleanupStack, RunContext
 from ..world import BaseWorld
 from . import hif, metrics
-from .exclusive import DeploymentLock
 from .files import AuditTail, ChaosControl, read_status_store
 from .gateway import TERMINAL, Gateway, rand
 from .settings import SidecarSettings
@@ -40,7 +40,7 @@ class SidecarWorld(BaseWorld):
         self.s = settings
         self.redact.add(*settings.secrets())          # the tokens inside auth_tokens_json, one by one
         self.gw = Gateway(settings, self.exchanges, run.http_timeout)
-        self.lock = DeploymentLock(settings.base_url)
+        self.lock = DeploymentLock(settings.base_url, scope="sidecar")
         self._bound: Any = None
 
     def bind_scenario(self, stack: CleanupStack | None) -> None:
