@@ -31,7 +31,7 @@ class _OneLineParser(argparse.ArgumentParser):
 
 def parse_up(prog: str, description: str, argv: list[str] | None = None,
              data_dir_help: str = "keep state here across restarts (default: a temp dir)") -> argparse.Namespace:
-    """The standard ``up`` options (``prog`` is the module, e.g. ``sandbox.salus``)."""
+    """The standard ``up`` options (``prog`` is the module, e.g. ``sandbox.<pack>``)."""
     p = _OneLineParser(prog=prog, description=description)
     sub = p.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("up", help="start the stand-in in the foreground until SIGINT/SIGTERM")
