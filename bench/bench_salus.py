@@ -190,7 +190,7 @@ def detection_latency(profile: Path, preload: int, samples: int = 5) -> dict[str
     from kafka import KafkaProducer
 
     from support.config import load_settings
-    from support.kafka import expect
+    from support.matching import expect
     from support.salus import events
 
     os.environ["E2ET_SANDBOX_PROFILE"] = str(profile)

@@ -1,32 +1,35 @@
 #!/usr/bin/env bash
-# Idempotent set-up of a fresh machine: a virtualenv in .venv with e2et and its test tools.
+# Idempotent set-up of a fresh machine: the Debian tools the packs' sandboxes run, and a virtualenv
+# in .venv with e2et and its test tools.
 # Usage: bash scripts/setup.sh        (safe to re-run; fast when nothing changed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-# a fresh Debian/Ubuntu may lack python3 or its venv module: install them (root or sudo) when missing
+
+# command:package pairs of what is missing, installed in one apt-get run (root or sudo)
+missing=""
+need() { for pair in "$@"; do command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair##*:}"; done; }
+# Python itself, when a fresh machine lacks it or its venv module
 if ! command -v "$PY" >/dev/null || ! "$PY" -c "import ensurepip, venv" >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null; then
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    echo "setup: installing python3 and python3-venv with apt-get"
-    $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3 python3-venv >/dev/null \
-      || { echo "setup: could not install python3-venv: run 'apt-get install python3-venv' as root" >&2; exit 2; }
-  fi
+  missing="$missing python3 python3-venv"
 fi
-# @sidecar pack: the stand-in's work queue (Debian redis-server) and the load-tool baseline of its bench (wrk)
-sidecar_pkgs=""
-command -v redis-server >/dev/null || sidecar_pkgs="$sidecar_pkgs redis-server"
-command -v wrk >/dev/null || sidecar_pkgs="$sidecar_pkgs wrk"
-if [ -n "$sidecar_pkgs" ]; then
-  if command -v apt-get >/dev/null; then
+# @sidecar: the stand-in's work queue (a real Redis) and the load-tool baseline of its bench (wrk)
+need redis-server:redis-server wrk:wrk
+# @coral: network-namespace hosts joined by real WireGuard tunnels (userspace wireguard-go driven
+# by wg), ip/nsenter for the hosts, ping across the tunnels
+need wireguard-go:wireguard-go wg:wireguard-tools ip:iproute2 ping:iputils-ping
+if [ -n "$missing" ]; then
+  if command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || command -v sudo >/dev/null; }; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    echo "setup: installing$sidecar_pkgs with apt-get"
-    { $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $sidecar_pkgs >/dev/null; } \
-      || { echo "setup: could not install$sidecar_pkgs: run 'apt-get install$sidecar_pkgs' as root" >&2; exit 2; }
+    echo "setup: installing$missing with apt-get"
+    { $SUDO apt-get update -qq >/dev/null 2>&1 || true; }
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1 \
+      || { echo "setup: could not install$missing: run 'apt-get install$missing' as root" >&2; exit 2; }
   else
-    echo "setup: the @sidecar sandbox needs$sidecar_pkgs (no apt-get here: install them with your package manager)" >&2
+    echo "setup: note: install$missing (no apt-get or root here): the packs needing them skip with the reason" >&2
   fi
 fi
+
 if ! "$PY" -c "import sys; sys.exit(sys.version_info < (3, 11))" 2>/dev/null; then
   echo "setup: Python >= 3.11 is needed ($PY is $("$PY" --version 2>&1 || echo missing)); set PYTHON=/path/to/python3.11+" >&2
   exit 2

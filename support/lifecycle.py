@@ -65,6 +65,8 @@ def start_run(context: Any) -> None:
     context.run_cleanup = CleanupStack()
     context.packs = []
     context.capabilities = {}
+    context.unavailable = {}
+    context.deployment_locks = {}
     profile = profile_name(context.config.userdata.get("profile"))
     try:
         context.run = RunContext()
@@ -73,6 +75,12 @@ def start_run(context: Any) -> None:
         names = [p.name for p in chosen]
         provided: dict[str, Any] = {}
         starting = to_start(names, profile)
+        for pack in [p for p in chosen if p.name in starting]:
+            reason = pack.unavailable_reason()
+            if reason:      # this machine cannot run its sandbox: its scenarios skip with the reason
+                context.unavailable[pack.name] = reason
+        starting = [n for n in starting if n not in context.unavailable]
+        names = [n for n in names if n not in context.unavailable]
         if starting:
             try:
                 sandboxes = Sandboxes.start(starting, reports_root() / "runs" / context.run.run_id / "sandbox")
@@ -84,8 +92,9 @@ def start_run(context: Any) -> None:
             provided = sandboxes.sections()
         context.settings = load_settings(profile, packs=names, provided=provided)
         context.run.configure(context.settings.http.timeout, context.settings.timeout_multiplier)
-        context.capabilities = {p.name: p.capabilities(context.settings.section(p.name)) for p in chosen}
-        preflight(context.settings, chosen)
+        usable = [p for p in chosen if p.name in names]
+        context.capabilities = {p.name: p.capabilities(context.settings.section(p.name)) for p in usable}
+        preflight(context.settings, usable)
     except (ConfigError, InfrastructureError) as e:
         raise FatalInput(str(e)) from None
     log.info("run %s on profile %s: %s", context.run.run_id, profile, ", ".join(names) or "no pack selected")
@@ -118,6 +127,9 @@ def before_feature(context: Any, feature: Any) -> None:
     pass
 
 
+EXCLUSIVE_TAGS = {"exclusive", "needs:faults"}
+
+
 def before_scenario(context: Any, scenario: Any) -> None:
     from .run import CleanupStack
 
@@ -126,6 +138,29 @@ def before_scenario(context: Any, scenario: Any) -> None:
     reason = packs.known_issue_reason(scenario.effective_tags)
     if reason:
         scenario.skip(reason=reason)
+        return
+    _hold_deployment(context, scenario)
+
+
+def _hold_deployment(context: Any, scenario: Any) -> None:
+    """Shared use of the scenario's deployment, exclusive for ``@exclusive`` / ``@needs:faults``
+    (parallel flows on one deployment must not see each other's fault switches)."""
+    from .exclusive import DeploymentLock
+
+    pack = packs.pack_of_tags(scenario.effective_tags)
+    settings = getattr(context, "settings", None)
+    if pack is None or settings is None or pack.name not in getattr(context, "capabilities", {}):
+        return
+    locks = getattr(context, "deployment_locks", None)
+    if locks is None:
+        return
+    if pack.name not in locks:
+        key = pack.name + " " + " ".join(sorted(e.address for e in pack.endpoints(settings.section(pack.name))))
+        locks[pack.name] = DeploymentLock(key)
+    lock = locks[pack.name]
+    exclusive = bool(EXCLUSIVE_TAGS & {str(t) for t in scenario.effective_tags})
+    lock.acquire(exclusive=exclusive, timeout=context.run.deadline(900))
+    context.scenario_cleanup.push("release the deployment", lock.release)
 
 
 class CleanupDefect(AssertionError):
@@ -164,6 +199,8 @@ def stop_run(context: Any) -> None:
         if stack is not None:
             for f in stack.run() or []:
                 log.warning("cleanup failed: %s", f)
+    for lock in list(getattr(context, "deployment_locks", {}).values()):
+        lock.close()
     for world in list(getattr(context, "worlds", {}).values()):
         try:
             world.close()

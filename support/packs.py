@@ -119,6 +119,16 @@ class Pack:
         sandbox = getattr(settings, "sandbox", None)
         return {"faults"} if sandbox is not None and sandbox.control_url else set()
 
+    def enable_hint(self, capability: str, settings: Any) -> str:
+        """What to add to the profile (or this machine) to get ``capability``: the skip reason.
+        Override to add what only the settings or the machine can tell."""
+        return self.how_to_enable.get(capability, "see the profile docs")
+
+    def unavailable_reason(self) -> str | None:
+        """Why this machine cannot run the pack's local sandbox (None: it can). Asked before the
+        sandbox would start; every scenario of the pack is then skipped with this reason."""
+        return None
+
     def check(self, settings: Any, profile: str) -> None:
         """Cross-field validation after the model validated: raise ``ConfigError`` naming the setting."""
 

@@ -11,8 +11,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import threading
-import time
 
 import psutil
 
@@ -106,13 +104,16 @@ def alive(pid: int) -> bool:
 
 
 def wait_gone(pids: list[int], timeout: float = 5.0) -> list[int]:
-    """The pids still alive after ``timeout`` (polled every 50 ms)."""
-    deadline = time.monotonic() + timeout
+    """The pids still alive after ``timeout`` (polled every 50 ms); empty as soon as all are gone."""
+    from .waiting import poll
+
     left = [p for p in pids if alive(p)]
-    pause = threading.Event()
-    while left and time.monotonic() < deadline:
-        pause.wait(0.05)
-        left = [p for p in left if alive(p)]
+
+    def gone() -> bool:
+        left[:] = [p for p in left if alive(p)]
+        return not left
+    with contextlib.suppress(AssertionError):
+        poll(gone, timeout, "processes gone", interval=0.05)
     return left
 
 

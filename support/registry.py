@@ -3,4 +3,5 @@
 PACK_MODULES: tuple[str, ...] = (
     "support.salus.pack",
     "support.sidecar.pack",
+    "support.coral.pack",
 )

@@ -39,10 +39,6 @@ class SandboxHandle:
     profile_path: Path
     log_path: Path
 
-    @property
-    def system(self) -> str:
-        return self.pack
-
     def alive(self) -> bool:
         return self.process.poll() is None
 

@@ -290,13 +290,8 @@ class SalusSandbox:
 
     def write_profile(self, path: Path) -> None:
         """Atomically write the profile (0600: it holds the sandbox's generated secrets)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            yaml.safe_dump(self.profile_dict(), fh, sort_keys=False)
-        os.replace(tmp, path)
+        from sandbox.common.cli import write_profile
+        write_profile(path, self.profile_dict())
 
     # ----------------------------------------------------------------------------- stop
     def stop(self) -> None:

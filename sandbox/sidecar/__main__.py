@@ -10,46 +10,20 @@ import signal
 import sys
 from pathlib import Path
 
+from sandbox.common.cli import EXIT_CONFIG, EXIT_START, fault_args, log_to, parse_up
+
 from .config import ConfigError, SandboxConfig
 from .faults import CATALOG, parse_param
-
-EXIT_CONFIG = 2
-EXIT_START = 3
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:         # one line, exit 2 (argparse prints usage otherwise)
-        print(f"e2et sidecar sandbox: {message}: see `python -m sandbox.sidecar up --help`", file=sys.stderr)
-        sys.exit(EXIT_CONFIG)
-
-
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    p = _Parser(prog="sandbox.sidecar", description="Contract-faithful local Async Sidecar")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    up = sub.add_parser("up", help="start the stand-in in the foreground")
-    up.error = p.error  # type: ignore[method-assign]
-    up.add_argument("--profile-out", required=True, help="where to write the profile the suite loads (0600)")
-    up.add_argument("--log-file", help="append the stand-in's log here")
-    up.add_argument("--data-dir", help="status store, audit log, Redis dir and artifacts (default: a temp dir)")
-    up.add_argument("--config", help="YAML overrides of the stand-in config (sandbox/sidecar/config.py)")
-    up.add_argument("--fault", action="append", default=[], metavar="NAME[=PARAM]",
-                    help="start with a fault switched on (repeatable)")
-    up.add_argument("--quiet", action="store_true")
-    return p.parse_args(argv)
 
 
 def _config(args: argparse.Namespace) -> SandboxConfig:
     cfg = SandboxConfig.load_file(args.config)
     if args.data_dir:
         cfg.data_dir = Path(args.data_dir)
-    for item in args.fault:
-        name, _, param = item.partition("=")
-        if name not in CATALOG:
-            raise ConfigError(f"unknown fault {name!r}: choose one of {', '.join(sorted(CATALOG))}")
-        cfg.faults[name] = parse_param(param) if param else CATALOG[name].default_param
-    out = Path(args.profile_out)
-    if out.exists() and out.is_dir():
-        raise ConfigError(f"--profile-out {out} is a directory: name a file")
+    try:
+        cfg.faults.update(fault_args(args.fault, CATALOG, parse_param))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     return cfg
 
 
@@ -94,18 +68,14 @@ async def _orphan_watch(stop: asyncio.Event, every: float = 0.5) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parse(argv)
+    args = parse_up("sandbox.sidecar", "Contract-faithful local Async Sidecar", argv,
+                    data_dir_help="status store, audit log, Redis dir and artifacts (default: a temp dir)")
     try:
         cfg = _config(args)
     except ConfigError as e:
         print(f"e2et sidecar sandbox: {e}", file=sys.stderr)
         return EXIT_CONFIG
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if args.log_file:
-        Path(args.log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(args.log_file))
-    logging.basicConfig(level=logging.INFO, handlers=handlers,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to(args.log_file, quiet_loggers=())
     return asyncio.run(_run(args, cfg))
 
 

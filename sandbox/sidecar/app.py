@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
 from aiohttp import web
 
 from support.net import free_port
@@ -143,13 +142,8 @@ class SidecarSandbox:
         return {"sidecar": section}
 
     def write_profile(self, path: Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            yaml.safe_dump(self.profile(), f, sort_keys=False)
-        os.replace(tmp, path)
+        from sandbox.common.cli import write_profile
+        write_profile(path, self.profile())
 
     async def stop(self) -> None:
         for child in reversed(self.children):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sandbox.common.faults import FaultSpec as CommonFaultSpec
+
 CROSS_TENANT = "cross-tenant-access"
 TENANT_OVERWRITE = "tenant-overwrite"
 SCOPE_CHECK_OFF = "scope-check-off"
@@ -39,10 +41,7 @@ REPLICA_BOUNDS_TOO_SMALL = "replica-bounds-too-small"
 
 
 @dataclass(frozen=True)
-class FaultSpec:
-    name: str
-    description: str
-    default_param: Any = None
+class FaultSpec(CommonFaultSpec):
     artifact: bool = False      # applied by rewriting the sandbox's copy of the deploy artifacts
 
 

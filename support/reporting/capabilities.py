@@ -6,7 +6,7 @@ admin credentials gets a SKIP that names the missing setting instead of a red he
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 PREFIX = "needs:"
 
@@ -16,14 +16,15 @@ def needed(tags: Iterable[str]) -> list[str]:
 
 
 def skip_reason(tags: Iterable[str], capabilities: set[str], profile: str,
-                how_to_enable: Mapping[str, str] | None = None) -> str | None:
+                how_to_enable: Mapping[str, str] | Callable[[str], str] | None = None) -> str | None:
     """None when the profile can run the scenario; else one sentence saying what is missing.
 
-    ``how_to_enable`` comes from the scenario's pack declaration (``Pack.how_to_enable``).
+    ``how_to_enable`` comes from the scenario's pack declaration: its ``enable_hint`` (or a mapping).
     """
     missing = [c for c in needed(tags) if c not in capabilities]
     if not missing:
         return None
     how = how_to_enable or {}
-    hows = "; ".join(f"{c}: {how.get(c, 'see the profile docs')}" for c in missing)
+    hint = how if callable(how) else (lambda c: how.get(c, "see the profile docs"))
+    hows = "; ".join(f"{c}: {hint(c)}" for c in missing)
     return f"profile {profile} lacks capability {', '.join(missing)} — needs {hows}"

@@ -5,9 +5,11 @@ through the run's redactor once more, so a secret that slipped into a URL still 
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.metadata
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -47,19 +49,54 @@ def chromium_binary() -> str | None:
     return None
 
 
+def _allure_version() -> str | None:
+    """From the installed package's metadata: no Node start (that costs ~0.4 s on every run)."""
+    meta = ALLURE_CLI.parent.parent / "allure" / "package.json"
+    try:
+        return str(json.loads(meta.read_text())["version"]) if ALLURE_CLI.exists() else None
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _binary_version(binary: str | None) -> str | None:
+    """``binary --version``, cached per (path, mtime, size) under ~/.cache/e2et: a browser or Node
+    answers in 0.1–0.3 s, and the same binary answers the same on every run."""
+    if not binary:
+        return None
+    try:
+        real = os.path.realpath(binary)
+        st = os.stat(real)
+    except OSError:
+        return None
+    key = f"{real}:{st.st_mtime_ns}:{st.st_size}"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "e2et" / "tool-versions.json"
+    try:
+        known = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if key in known:
+        return known[key]
+    version = _run([binary, "--version"])
+    with contextlib.suppress(OSError):
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        known[key] = version
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known))
+        os.replace(tmp, cache)
+    return version
+
+
 @functools.lru_cache(maxsize=1)
 def tools() -> dict[str, str | None]:
     """Versions of the tools a report depends on (None: not found), probed once per process."""
-    allure = _run([str(ALLURE_CLI), "--version"]) if ALLURE_CLI.exists() else None
-    browser = chromium_binary()
     return {
         "python": platform.python_version(),
         "behave": _pkg("behave"),
         "allure-behave": _pkg("allure-behave"),
         "e2et": _pkg("e2et"),
-        "node": _run(["node", "--version"]) if shutil.which("node") else None,
-        "allure-cli": allure,
-        "chromium": _run([browser, "--version"]) if browser else None,
+        "node": _binary_version(shutil.which("node")),
+        "allure-cli": _allure_version(),
+        "chromium": _binary_version(chromium_binary()),
     }
 
 
@@ -75,7 +112,8 @@ def git_revision() -> str | None:
 
 
 def snapshot(settings: Any, run_id: str | None, profile: str, chosen: list[Any] | None = None,
-             capabilities: dict[str, set[str]] | None = None) -> dict[str, str]:
+             capabilities: dict[str, set[str]] | None = None,
+             unavailable: dict[str, str] | None = None) -> dict[str, str]:
     """Flat key → value map of the run's environment (for environment.properties and summaries).
 
     Each selected pack contributes its own facts (``Pack.environment``: endpoints, never secrets)
@@ -85,6 +123,8 @@ def snapshot(settings: Any, run_id: str | None, profile: str, chosen: list[Any] 
              "platform": f"{platform.system()} {platform.machine()}", "python.executable": sys.executable}
     chosen = chosen or []
     props["packs"] = ",".join(p.name for p in chosen) or "none"
+    for name, reason in (unavailable or {}).items():
+        props[f"{name}.unavailable"] = reason
     for pack in chosen:
         try:
             section = settings.section(pack.name) if settings is not None else None

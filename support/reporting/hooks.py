@@ -99,7 +99,8 @@ def before_all(context: Any) -> None:
     profile = getattr(settings, "profile", None) or os.environ.get("E2ET_PROFILE", "local")
     props = environment_info.snapshot(settings, getattr(run, "run_id", None), profile,
                                       list(getattr(context, "packs", []) or []),
-                                      getattr(context, "capabilities", None))
+                                      getattr(context, "capabilities", None),
+                                      getattr(context, "unavailable", None))
     summary.environment = {k: redactor(context)(str(v)) for k, v in props.items()}
     try:
         results = allure_results_dir(context.config)
@@ -137,11 +138,20 @@ def before_scenario(context: Any, scenario: Any) -> None:
         raise HookError(f"before_feature failed: {type(err[0]).__name__}: {err[0]}") from err[0]
     settings = getattr(context, "settings", None)
     pack = packs.pack_of_tags(scenario.effective_tags)
-    caps = (getattr(context, "capabilities", None) or {}).get(pack.name) if pack is not None else None
-    if pack is not None and caps is not None and getattr(scenario, "status", None) is not None \
-            and getattr(scenario.status, "name", "") != "skipped":
+    if pack is None or getattr(scenario.status, "name", "") == "skipped":
+        return
+    unavailable = (getattr(context, "unavailable", None) or {}).get(pack.name)
+    if unavailable:
+        scenario.skip(reason=f"{pack.title} cannot run on this machine: {unavailable}")
+        return
+    caps = (getattr(context, "capabilities", None) or {}).get(pack.name)
+    if caps is not None:
+        try:
+            section = settings.section(pack.name) if settings is not None else None
+        except KeyError:
+            section = None
         reason = capabilities.skip_reason(scenario.effective_tags, caps, getattr(settings, "profile", "?"),
-                                          pack.how_to_enable)
+                                          lambda c: pack.enable_hint(c, section))
         if reason:
             scenario.skip(reason=reason)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..kafka import Normaliser, TopicWatcher, expect
+from ..kafka import Normaliser, TopicWatcher
+from ..matching import expect
 from .settings import SalusSettings
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import WaitTimeout
-from ..kafka import Expectation, TopicWatcher
+from ..kafka import TopicWatcher
+from ..matching import Expectation
 from ..waiting import poll
 from .envoy import EnvoyProcess
 from .models import Monitor, Release

@@ -22,7 +22,6 @@ from typing import Any
 
 import aiohttp
 import httpx
-import numpy as np
 
 from .settings import Load
 
@@ -31,8 +30,15 @@ ALPHABET = string.ascii_lowercase + string.digits
 
 
 def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation (the contract's p95), None without samples."""
-    return float(np.percentile(values, q)) if values else None
+    """Linear interpolation between closest ranks (the contract's p95; numpy's default), None
+    without samples."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return float(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo))
 
 
 @dataclass

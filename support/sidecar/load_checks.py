@@ -1,11 +1,13 @@
 """Judging a load run: was shedding due, which backpressure signals showed, and HIF continuity."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .load import LoadResult
 from .metrics import Scrape
 from .settings import RateLimits
+
+if TYPE_CHECKING:
+    from .load import LoadResult
 
 EXPLAINER_SIGNALS = ("backpressure_level", "backpressure_actions_total", "backlog_seconds", "queue_len_global",
                      "explainer_queue_lag_seconds_count", "hypergraph_backlog_seconds")

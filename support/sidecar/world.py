@@ -8,20 +8,22 @@ import gzip
 import json
 import logging
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from ..exclusive import DeploymentLock
 from ..run import CleanupStack, RunContext
 from ..world import BaseWorld
 from . import hif, metrics
-from .exclusive import DeploymentLock
 from .files import AuditTail, ChaosControl, read_status_store
 from .gateway import TERMINAL, Gateway, rand
-from .load import LoadResult, run_load
 from .settings import SidecarSettings
 from .sse import StreamResult, follow
 from .webhooks import WebhookReceiver
+
+if TYPE_CHECKING:
+    from .load import LoadResult
 
 log = logging.getLogger("e2et.sidecar")
 T = TypeVar("T")
@@ -38,7 +40,7 @@ class SidecarWorld(BaseWorld):
         self.s = settings
         self.redact.add(*settings.secrets())          # the tokens inside auth_tokens_json, one by one
         self.gw = Gateway(settings, self.exchanges, run.http_timeout)
-        self.lock = DeploymentLock(settings.base_url)
+        self.lock = DeploymentLock(settings.base_url, scope="sidecar")
         self._bound: Any = None
 
     def bind_scenario(self, stack: CleanupStack | None) -> None:
@@ -175,6 +177,7 @@ class SidecarWorld(BaseWorld):
 
     # ---------------------------------------------------------------- load
     def load(self) -> LoadResult:
+        from .load import run_load  # the load engine (aiohttp) only when a load step runs
         """One load run per test run, shared by the backpressure and the SLO specs."""
         def make() -> LoadResult:
             token = self.s.token("write")

@@ -11,8 +11,10 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,3 +114,35 @@ class FaultSwitch:
 
     def close(self) -> None:
         self.control.close()
+
+
+def sandbox_fixture(pack: str, timeout: float = 30.0) -> Any:
+    """A session-scoped pytest fixture: one running sandbox of ``pack`` for every test that asks.
+    In a conftest: ``sandbox = sandbox_fixture("salus")``."""
+    import pytest
+
+    from support.sandboxes import start_sandbox
+
+    @pytest.fixture(scope="session")
+    def _sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+        with start_sandbox(pack, tmp_path_factory.mktemp(f"{pack}-sandbox"), timeout=timeout) as handle:
+            yield handle
+    return _sandbox
+
+
+def faults_fixture(pack: str, sandbox: str = "sandbox") -> Any:
+    """A pytest fixture: the fault switches of the sandbox fixture named ``sandbox``, cleared before
+    and after each test. In a conftest: ``faults = faults_fixture("salus")``."""
+    import pytest
+
+    @pytest.fixture()
+    def _faults(request: pytest.FixtureRequest) -> Iterator[FaultSwitch]:
+        handle = request.getfixturevalue(sandbox)
+        switch = FaultSwitch(pack, handle.profile_path)
+        switch.clear()
+        try:
+            yield switch
+        finally:
+            switch.clear()
+            switch.close()
+    return _faults

@@ -14,7 +14,8 @@ from hamcrest import has_entries
 
 from support.config import load_settings
 from support.errors import InfrastructureError, WaitTimeout
-from support.kafka import TopicWatcher, expect
+from support.kafka import TopicWatcher
+from support.matching import expect
 from support.net import closed_port, free_port, port_is_closed
 from support.salus import events
 from support.salus.settings import SalusSettings as Settings

@@ -16,6 +16,10 @@ Feature: Greeting
   Scenario: The demo service greets this run
     When this run asks the demo service for a greeting
     Then the demo service answers hello
+
+  @severity:minor @story:alone @exclusive
+  Scenario: The demo service is used by this run alone
+    When this run holds the demo service for a moment
 ''',
     "steps/demo_steps.py": '''\
 from behave import then, when
@@ -29,8 +33,27 @@ def ask(context):
     context.scenario_state["greeting"] = world_of(context).greeting()
 
 
+@when("this run holds the demo service for a moment")
+def hold(context):
+    log_interval(context, hold=0.6)
+
+
+def log_interval(context, hold=0.3):
+    """Test pack only: record when a scenario used the service, held long enough to overlap."""
+    import os
+    import threading
+    import time
+    start = time.time()
+    threading.Event().wait(hold)
+    path = os.environ.get("DEMO_LOG")
+    if path:
+        with open(path, "a") as fh:
+            fh.write(f"{context.run.run_id} {context.scenario.name} {start} {time.time()}\\n")
+
+
 @then("the demo service answers hello")
 def answers_hello(context):
+    log_interval(context)
     got = context.scenario_state["greeting"]
     assert_that(got, equal_to("hello"), f"the demo service greeted {got!r} instead of hello")
 ''',
@@ -92,6 +115,10 @@ class DemoPack(Pack):
 
     def janitor(self, s, run, older_than, keep_runs, dry_run):
         return {"greetings": 0}
+
+    def unavailable_reason(self):
+        import os
+        return os.environ.get("DEMO_UNAVAILABLE") or None
 
 
 PACK = DemoPack()

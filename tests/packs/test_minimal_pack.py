@@ -94,7 +94,7 @@ def demo_sandbox(copy: Path, tmp_path: Path) -> Iterator[Path]:
 def test_behave_runs_only_the_new_pack_and_reports_only_its_endpoints(copy: Path) -> None:
     proc = run(copy, "behave", "--tags", "@demo", "-f", "plain")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert "1 scenario passed" in proc.stdout
+    assert "2 scenarios passed" in proc.stdout
     runs = list((copy / "reports" / "runs").glob("*/sandbox"))
     assert [sorted(p.name for p in r.iterdir()) for r in runs] == [["demo"]], "only the demo sandbox was started"
     assert not salus_processes(copy)
@@ -109,6 +109,20 @@ def test_behave_runs_only_the_new_pack_and_reports_only_its_endpoints(copy: Path
     assert "demo-secret-token-1" not in text, "the sandbox's secret leaked into a report"
 
 
+def test_a_pack_this_machine_cannot_run_skips_with_the_reason_and_starts_nothing(copy: Path) -> None:
+    before = set((copy / "reports" / "runs").glob("*")) if (copy / "reports" / "runs").exists() else set()
+    proc = run(copy, "behave", "--tags", "@demo", "-f", "plain", DEMO_UNAVAILABLE="no greeting hardware")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "0 scenarios passed" in proc.stdout
+    summary = json.loads((copy / "reports" / "summary.json").read_text())
+    assert len(summary["scenarios"]) == 2
+    for row in summary["scenarios"]:
+        assert row["status"] == "SKIP" and "cannot run on this machine: no greeting hardware" in row["reason"]
+    assert summary["environment"]["demo.unavailable"] == "no greeting hardware"
+    new = set((copy / "reports" / "runs").glob("*")) - before
+    assert not [p for d in new for p in (d / "sandbox").glob("*")], "a sandbox was started anyway"
+
+
 def test_not_the_new_pack_selects_every_pack_but_it(copy: Path) -> None:
     """``not @demo`` is evaluated by behave's own tag logic over the real feature files: every other
     registered pack is selected (so its sandbox would start), the demo pack is not."""
@@ -120,6 +134,22 @@ def test_not_the_new_pack_selects_every_pack_but_it(copy: Path) -> None:
     chosen, registered = json.loads(proc.stdout)
     assert "demo" in registered and "demo" not in chosen
     assert sorted(chosen) == sorted(n for n in registered if n != "demo")
+
+
+def test_parallel_flows_keep_an_exclusive_scenario_alone(copy: Path, demo_sandbox: Path, tmp_path: Path) -> None:
+    """``@exclusive`` (and ``@needs:faults``) scenarios hold their deployment alone: no scenario of
+    another flow on the same deployment runs meanwhile; the others run side by side."""
+    log = tmp_path / "intervals.log"
+    proc = run(copy, "e2et.cli", "run", "--parallel", "3", "--tags", "@demo", "--reports", str(tmp_path / "r"),
+               E2ET_SANDBOX_PROFILE=str(demo_sandbox), DEMO_LOG=str(log))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = [line.rsplit(" ", 2) for line in log.read_text().splitlines()]
+    spans = [(head.split(" ", 1)[0], head.split(" ", 1)[1], float(a), float(b)) for head, a, b in rows]
+    assert len(spans) == 6, spans
+    alone = [s for s in spans if "alone" in s[1]]
+    for run_id, _, a, b in alone:
+        overlapping = [o for o in spans if o[0] != run_id and o[2] < b and a < o[3]]
+        assert not overlapping, f"an exclusive scenario of {run_id} overlapped {overlapping}"
 
 
 def test_its_fault_turns_its_scenario_red(copy: Path, demo_sandbox: Path) -> None:
@@ -137,7 +167,7 @@ def test_its_fault_turns_its_scenario_red(copy: Path, demo_sandbox: Path) -> Non
 def test_parallel_soak_and_janitor_work_for_it(copy: Path, demo_sandbox: Path, tmp_path: Path) -> None:
     par = run(copy, "e2et.cli", "run", "--parallel", "2", "--tags", "@demo", "--reports", str(tmp_path / "par"))
     assert par.returncode == 0, par.stdout[-2000:] + par.stderr[-2000:]
-    assert par.stdout.count("exit 0, 1 passed") == 2
+    assert par.stdout.count("exit 0, 2 passed") == 2
     soak = run(copy, "e2et.cli", "soak", "--tags", "@demo", "--cycles", "2", "--output", str(tmp_path / "soak"),
                "--inject-failure", "wrong-greeting", "--inject-every", "2", timeout=300)
     assert soak.returncode == 0, soak.stdout[-2000:] + soak.stderr[-2000:]
@@ -158,7 +188,7 @@ def test_serve_runs_it(copy: Path) -> None:
         resp = httpx.get(f"http://127.0.0.1:{port}/", timeout=120)
         assert resp.status_code == 200, resp.text
         counts = resp.json()["scenarios"]
-        assert counts.get("passed") == 1 and not counts.get("failed"), counts
+        assert counts.get("passed") == 2 and not counts.get("failed"), counts
     finally:
         proc.terminate()
         proc.wait(30)

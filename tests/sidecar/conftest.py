@@ -1,32 +1,15 @@
 """One stand-in for the whole test session, and its fault switches (the pack's fault control)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from support.sandboxes import SandboxHandle, start_sandbox
-from tests.acceptance.behave_runner import BehaveRun, FaultSwitch, run_behave
+from tests.acceptance.behave_runner import BehaveRun, faults_fixture, run_behave, sandbox_fixture
 
 FEATURES = Path(__file__).resolve().parents[2] / "features" / "sidecar"
 
 
-@pytest.fixture(scope="session")
-def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
-    with start_sandbox("sidecar", tmp_path_factory.mktemp("sidecar-sandbox"), timeout=40) as handle:
-        yield handle
-
-
-@pytest.fixture()
-def faults(sidecar: SandboxHandle) -> Iterator[FaultSwitch]:
-    switch = FaultSwitch("sidecar", sidecar.profile_path)
-    switch.clear()
-    try:
-        yield switch
-    finally:
-        switch.clear()
-        switch.close()
+sidecar = sandbox_fixture("sidecar", timeout=40)
+faults = faults_fixture("sidecar", "sidecar")
 
 
 def feature(prefix: str) -> str:

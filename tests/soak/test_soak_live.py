@@ -39,7 +39,7 @@ def _soak(*args: str) -> subprocess.Popen:
 def test_injected_fault_fails_exactly_its_cycle_and_is_attributed(tmp_path):
     out = tmp_path / "soak-inject"
     before = orphans()
-    proc = _soak("--cycles", "2", "--output", str(out), "--inject-failure", "tenant-leak",
+    proc = _soak("--cycles", "2", "--tags", "@salus", "--output", str(out), "--inject-failure", "tenant-leak",
                  "--inject-at-phase", "Test run setup", "--inject-every", "2")
     log, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, log[-3000:]          # the only failure was the injected one

@@ -1,8 +1,9 @@
 """Parallel flows (``e2et run --parallel N``) share one deployment, and some of its state is global:
-the chaos file, per-tenant counters and rate buckets, the load the load step offers. Every @sidecar
-scenario holds a *shared* lock on the deployment; a scenario that judges or changes global state
-takes it *exclusively* first (``SidecarWorld.exclusive``), so its exact deltas and chaos switches see
-no other flow's traffic. An ``flock`` per base URL in the temp dir: flows of one machine agree."""
+fault switches, counters, rate buckets, a load someone offers. A scenario holds a *shared* lock on
+its pack's deployment while it runs; one that changes or judges global state holds it
+*exclusively* (the lifecycle: ``@exclusive`` or ``@needs:faults``; a pack may also take it itself,
+e.g. the sidecar's exact counter deltas), so no other flow's traffic or faults interleave. An
+``flock`` per deployment key in the temp dir: the flows of one machine agree."""
 from __future__ import annotations
 
 import fcntl
@@ -11,14 +12,17 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..waiting import poll
+from .waiting import poll
 
 
 class DeploymentLock:
-    def __init__(self, base_url: str) -> None:
-        folder = Path(tempfile.gettempdir()) / "e2et-sidecar-locks"
-        folder.mkdir(exist_ok=True)
-        self.path = folder / (hashlib.sha256(base_url.encode()).hexdigest()[:16] + ".lock")
+    """One flock for ``key`` (a deployment's identity), in ``scope`` (its own folder per user of it:
+    two locks of one process on the same file would block each other)."""
+
+    def __init__(self, key: str, scope: str = "deployments") -> None:
+        folder = Path(tempfile.gettempdir()) / "e2et-locks" / scope
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / (hashlib.sha256(key.encode()).hexdigest()[:16] + ".lock")
         self.fd: int | None = None
         self.mode: int | None = None
 
