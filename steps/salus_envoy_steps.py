@@ -26,18 +26,12 @@ def start_envoy(context):
 
 @given("an envoy attached in this run's private zone for a new resource")
 def attached_envoy(context):
-    world = world_of(context)
-    envoy = world.fixtures.envoy(world.fixtures.private_zone())
-    world.expect.attached(envoy)
-    context.scenario_state["envoy"] = envoy
+    context.scenario_state["envoy"] = world_of(context).fixtures.attached_envoy()
 
 
 @given("a second envoy attached in this run's private zone for a resource the install will not select")
 def second_envoy(context):
-    world = world_of(context)
-    envoy = world.fixtures.envoy(world.fixtures.private_zone())
-    world.expect.attached(envoy)
-    context.scenario_state["other_envoy"] = envoy
+    context.scenario_state["other_envoy"] = world_of(context).fixtures.attached_envoy()
 
 
 @when("the envoy stops")

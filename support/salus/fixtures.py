@@ -120,6 +120,12 @@ class Fixtures(MonitorFixtures, HousekeepingFixtures):
         envoy.start()
         return envoy
 
+    def attached_envoy(self, purpose: str = "envoys", scope: str = "scenario") -> EnvoyProcess:
+        """An envoy for a new resource in the run's private zone for ``purpose``, once attached."""
+        envoy = self.envoy(self.private_zone(purpose), scope=scope)
+        self.w.expect.attached(envoy)
+        return envoy
+
     def resource_selector(self, envoy: EnvoyProcess) -> dict[str, str]:
         """A label selector matching only this envoy's resource: its run-scoped envoy label
         (the ambassador prefixes envoy labels with ``agent_``), valued with the resource id."""
@@ -150,17 +156,12 @@ class Fixtures(MonitorFixtures, HousekeepingFixtures):
     def decoy_poller(self) -> EnvoyProcess:
         """An envoy of the tenant attached, for the run, in a zone other than the monitoring
         envoy's: a platform that picks "any envoy of the tenant" as poller would pick it too."""
-        def make() -> EnvoyProcess:
-            envoy = self.envoy(self.private_zone("envoys"), scope="run")
-            self.w.expect.attached(envoy)
-            return envoy
-        return self.once("decoy_poller", make)
+        return self.once("decoy_poller", lambda: self.attached_envoy(scope="run"))
 
     def monitoring_envoy(self) -> EnvoyProcess:
         """One envoy per run with the telegraf agent installed, polling this run's private zone."""
         def make() -> EnvoyProcess:
-            envoy = self.envoy(self.private_zone("poller"), scope="run")
-            self.w.expect.attached(envoy)
+            envoy = self.attached_envoy("poller", scope="run")
             self.install(envoy, scope="run")
             self.installed(envoy)
             return envoy
