@@ -129,3 +129,15 @@ def test_the_users_executable_beats_the_sandboxs_command(tmp_path: Path, fake_en
     assert envoy_command(s.salus, tmp_path) == [str(fake_envoy)]
     s = load_settings("local", {"E2ET_SANDBOX_PROFILE": str(path)})
     assert envoy_command(s.salus, tmp_path) == ["/bin/true"]
+
+
+def test_the_envoy_config_carries_the_flush_interval_the_budgets_assume(tmp_path: Path) -> None:
+    """agents.maxFlushInterval is telegraf's flush_interval (the envoy adds 2 s of jitter): the suite
+    sets it from envoy.max_flush_interval in every environment; the ingest port is the envoy's own
+    pick (port 0), so no other process can take it between a harness pick and the envoy's bind."""
+    default = EnvoyProcess(_settings(tmp_path), tmp_path / "w1", "r", "z", "t")._config()
+    assert default["agents"]["maxFlushInterval"] == "10s"
+    fast = EnvoyProcess(_settings(tmp_path, max_flush_interval=0.1), tmp_path / "w2", "r", "z", "t")._config()
+    assert fast["agents"]["maxFlushInterval"] == "100ms"
+    assert fast["agents"]["terminationTimeout"] == "1s"                 # extra_config still deep-merges
+    assert fast["ingest"]["telegraf"]["json"]["bind"] == "127.0.0.1:0"
