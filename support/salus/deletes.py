@@ -9,6 +9,7 @@ failed scenario when it comes from a cleanup. Batch deletes (the janitor) read b
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..errors import ApiError
 from ..http import ApiClient
@@ -52,3 +53,14 @@ def delete_all_verified(family: str, ids: Iterable[str], delete: Callable[[str],
     if left:
         raise AssertionError(survivors_message(family, 204, left))
     return ids
+
+
+def delete_named(items: Callable[[], list[dict[str, Any]]], matches: Callable[[dict[str, Any]], bool],
+                 delete: Callable[[str], None], key: str = "id") -> Callable[[], None]:
+    """A cleanup registered *before* a create: it finds the object by its run-scoped name (so an
+    interrupt between the create and its response leaks nothing) and deletes it, read back."""
+    def run() -> None:
+        for item in items():
+            if matches(item):
+                delete(item[key])
+    return run

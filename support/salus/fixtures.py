@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .catalog import Catalog, best_release, platform_labels
+from .deletes import delete_named
 from .envoy import EnvoyProcess
 from .housekeeping import HousekeepingFixtures
 from .models import EnvoyToken, Install, Release
@@ -26,16 +27,6 @@ if TYPE_CHECKING:
     from .world import SalusWorld
 
 T = TypeVar("T")
-
-
-def delete_named(items: Callable[[], list[dict[str, Any]]], matches: Callable[[dict[str, Any]], bool],
-                 delete: Callable[[str], None], key: str = "id") -> Callable[[], None]:
-    """A cleanup registered *before* a create: it finds the object by its run-scoped name."""
-    def run() -> None:
-        for item in items():
-            if matches(item):
-                delete(item[key])
-    return run
 
 
 class Fixtures(MonitorFixtures, HousekeepingFixtures):

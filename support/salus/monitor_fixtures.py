@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..net import HttpServer, TcpListener, closed_port, port_is_closed
 from ..waiting import poll
+from .deletes import delete_named
 from .models import Monitor
 from .monitors import net_response_plugin, remote_monitor_body, selected_monitor_body
 from .tasks import failure_task
@@ -33,7 +34,6 @@ class MonitorFixtures:
     def event_task(self, metric_group: str) -> dict[str, Any]:
         """The run's CRITICAL-on-failure task for ``metric_group`` checks of the monitoring envoy's resource."""
         w = self.w
-        from .fixtures import delete_named
 
         def make() -> dict[str, Any]:
             rid = w.fixtures.monitoring_envoy().resource_id
@@ -60,7 +60,6 @@ class MonitorFixtures:
 
     def tcp_monitor_on_closed_port(self) -> Monitor:
         w = self.w
-        from .fixtures import delete_named
         envoy = w.fixtures.monitoring_envoy()
         zone = w.fixtures.private_zone("poller")
         host, port = self._closed_target()
@@ -73,7 +72,6 @@ class MonitorFixtures:
 
     def http_policy_monitor_on_closed_port(self) -> Monitor:
         w = self.w
-        from .fixtures import delete_named
         pol = w.policies
         if pol is None:
             raise AssertionError("account-type policy monitors need admin credentials in the profile")
@@ -118,7 +116,6 @@ class MonitorFixtures:
     def label_selected_monitor(self, zone: str, selector: dict[str, str]) -> dict[str, Any]:
         """A remote TCP monitor in ``zone`` that selects resources by ``selector`` (all must match)."""
         w = self.w
-        from .fixtures import delete_named
         name = w.run.names.name("selected-tcp")
         w.on_scenario(f"delete monitor {name}", delete_named(
             w.monitors.list, lambda m: m.get("name") == name and not m.get("policy"), w.monitors.delete))
