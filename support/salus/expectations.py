@@ -34,6 +34,13 @@ def _instant(text: Any) -> dt.datetime | None:
         return None
 
 
+def _second_line(message: str, cause: str) -> str:
+    """``cause`` right after the message's first line: reports keep the first lines whole and cut the
+    tail (near-miss listings, log tails), and the line that explains the miss must survive the cut."""
+    head, _, rest = message.partition("\n")
+    return f"{head}\n{cause}" + (f"\n{rest}" if rest else "")
+
+
 class Expectations:
     def __init__(self, world: SalusWorld) -> None:
         self.w = world
@@ -61,7 +68,9 @@ class Expectations:
                                                  tenantId=self.w.tenant_id),
                                   self._budget(timeout or self.w.settings.presence.attach_timeout))
         except WaitTimeout as e:
-            raise WaitTimeout(f"{e}\n{self.envoy_seen(envoy)()}") from None
+            state = (f"the envoy is running (pid {envoy.pid})" if envoy.alive() else
+                     f"the envoy exited ({envoy.proc.returncode if envoy.proc else None}) — its log tail is below")
+            raise WaitTimeout(_second_line(str(e), state) + f"\n{self.envoy_seen(envoy)()}") from None
 
     def presence(self, watch: TopicWatcher, envoy: EnvoyProcess, connected: bool,
                  timeout: float | None = None) -> dict[str, Any]:
@@ -165,7 +174,7 @@ class Expectations:
         except WaitTimeout as e:
             if results is None:
                 raise
-            raise WaitTimeout(f"{e}\n{self.check_results(results, monitor)}") from None
+            raise WaitTimeout(_second_line(str(e), self.check_results(results, monitor))) from None
         if results is not None and state == "CRITICAL" and previous is None:
             self.raised_on_first_failure(event, results, monitor)
         return event
