@@ -5,16 +5,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..reporting.evidence import tail
 from ..world import Attachment
-
-
-def tail(path: str | Path | None, lines: int) -> str:
-    if not path:
-        return ""
-    try:
-        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 def watcher_evidence(w: Any, tenant: str | None) -> Attachment:
