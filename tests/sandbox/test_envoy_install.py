@@ -56,6 +56,16 @@ def _fake_telegraf(data: Path, script: str) -> None:
     (agents / "CURRENT").symlink_to("9.9.9")
 
 
+def _runs_in(proc: object, root: Path) -> bool:
+    """A telegraf this test's runner started (cwd under its data dir): other telegrafs may run
+    meanwhile under this process, e.g. a session sandbox's public poller."""
+    import psutil
+    try:
+        return "telegraf" in " ".join(proc.cmdline()) and proc.cwd().startswith(str(root))  # type: ignore[attr-defined]
+    except psutil.Error:
+        return False
+
+
 OP = {"id": "t_m_r", "type": "CREATE", "interval": 1, "extraLabels": {},
       "content": '{"type": "net_response", "address": "127.0.0.1:9", "timeout": "1s"}'}
 
@@ -83,6 +93,6 @@ def test_a_telegraf_that_never_says_it_loaded_its_inputs_is_stopped(tmp_path: Pa
     try:
         runner.apply([OP])
         assert runner.proc is None
-        assert not [p for p in psutil.Process().children(recursive=True) if "telegraf" in " ".join(p.cmdline())]
+        assert not [p for p in psutil.Process().children(recursive=True) if _runs_in(p, tmp_path)]
     finally:
         runner.stop()
