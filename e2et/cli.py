@@ -23,6 +23,31 @@ def _behave_cmd(tags: list[str], reports: Path, extra: list[str]) -> list[str]:
     return cmd + extra
 
 
+_OPERATORS = ("not ", " and ", " or ", "(", ")")
+
+
+def _tag_set_expression(text: str) -> str:
+    """A ``--tag-set`` value as one behave tag expression: a full expression as written
+    (``"@salus and not @slow"``), or the older form, tags separated by spaces, all required."""
+    if any(op in f" {text} " for op in _OPERATORS):
+        return text
+    return " and ".join(text.split())
+
+
+def _bad_tag_expression(expressions: list[str]) -> str | None:
+    """One readable line for the first tag expression behave could not parse (behave itself
+    answers with a traceback), before any sandbox starts."""
+    from cucumber_tag_expressions import TagExpressionError, parse
+    for text in expressions:
+        try:
+            parse(_tag_set_expression(text))
+        except TagExpressionError as e:
+            why = str(e).splitlines()[0].rstrip(".")
+            return (f"bad tag expression {text!r}: {why} — write e.g. '@salus and not @exclusive' "
+                    "(behave's tag-expression syntax)")
+    return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run behave with profile, tags and report paths; exit code is behave's (0/1) or 2 for config."""
     env = dict(os.environ)
@@ -31,9 +56,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from support.reporting.paths import reports_root
     reports = (Path(args.reports) if args.reports else reports_root()).resolve()
     env["E2ET_REPORTS_DIR"] = str(reports)
+    bad = _bad_tag_expression([*(args.tags or []), *args.tag_set])
+    if bad:
+        print(f"e2et: {bad}", file=sys.stderr)
+        return exitcodes.CONFIG
     if args.parallel or args.tag_set:
         from .parallel import run_parallel
-        sets = [t.split() for t in args.tag_set] if args.tag_set else []
+        sets = [[_tag_set_expression(t)] for t in args.tag_set]
         sets += [args.tags or []] * (args.parallel or 0)
         return run_parallel(sets, reports, args.profile, args.behave_args)
     cmd = _behave_cmd(args.tags or [], reports, args.behave_args)
@@ -125,8 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "or reports/)")
     run.add_argument("--parallel", type=int, default=0, metavar="N",
                      help="start N independent flows (distinct run ids) against one shared environment")
-    run.add_argument("--tag-set", action="append", default=[], metavar="'@a @b'",
-                     help="one more parallel flow with these tags (repeatable)")
+    run.add_argument("--tag-set", action="append", default=[], metavar="EXPR",
+                     help="one more parallel flow selecting this tag expression, e.g. '@salus and "
+                     "not @feature:x' (or '@a @b': all of these tags); repeatable")
     run.add_argument("behave_args", nargs=argparse.REMAINDER, help="-- extra behave arguments")
     run.set_defaults(func=cmd_run)
 

@@ -145,7 +145,7 @@ def run_parallel(tag_sets: list[list[str]], reports: Path, profile: str | None,
         c = f.counts()
         print(f"flow {f.run_id} [{' '.join(f.tags)}]: exit {rc}, {c.get('passed', 0)} passed, "
               f"{c.get('failed', 0) + c.get('error', 0)} failed, {c.get('skipped', 0)} skipped, "
-              f"{f.ended - f.started:.1f}s — reports/runs/{f.run_id}/")
+              f"{f.ended - f.started:.1f}s — {f.dir}/")
     _write_summary(reports, flows, codes)
     if received:
         return exitcodes.INTERRUPTED if received[0] == signal.SIGINT else exitcodes.TERMINATED
