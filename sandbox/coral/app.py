@@ -68,6 +68,13 @@ class CoralSandbox:
         self.http = httpx.Client(timeout=3)
 
     # -- build ---------------------------------------------------------------------------------
+    @property
+    def network(self) -> Network:
+        """The hosts and switch ``start()`` builds first."""
+        if self.net is None:
+            raise RuntimeError("the sandbox network is not built yet")
+        return self.net
+
     def up(self, initial_faults: dict[str, Any]) -> None:
         self.lock.acquire()
         swept = sweep(keep=self.run_id)
@@ -123,7 +130,7 @@ class CoralSandbox:
 
     def _probe_kernel(self, host: Host) -> dict[str, Any]:
         """What eBPF the kernel allows as root inside a host namespace (for the profile and the report)."""
-        res = self.net.exec_in(host, [sys.executable, "-m", "sandbox.coral.kernel"], timeout=20)
+        res = self.network.exec_in(host, [sys.executable, "-m", "sandbox.coral.kernel"], timeout=20)
         try:
             return json.loads(res.stdout)
         except ValueError:
@@ -177,7 +184,7 @@ class CoralSandbox:
         if c.running():
             return
         env = {"PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1", **c.env}
-        c.proc = self.net.spawn(c.host, [sys.executable, "-m", f"sandbox.coral.{c.role}", str(c.config_path)],
+        c.proc = self.network.spawn(c.host, [sys.executable, "-m", f"sandbox.coral.{c.role}", str(c.config_path)],
                                 env, c.host.state_dir / f"{c.role}.log")
         log.info("started %s (pid %s) in %s", name, c.proc.pid, c.host.netns)
 
@@ -240,7 +247,7 @@ class CoralSandbox:
             self.stop("colony", signal.SIGKILL)
         elif name == F.AGENT_STOPPED:
             wanted = [p for p in param.split(",") if p] if isinstance(param, str) else list(param or [])
-            unknown = [n for n in wanted if self.components.get(n, Component("", "", None, Path(), {})).role != "agent"]
+            unknown = [n for n in wanted if (c := self.components.get(n)) is None or c.role != "agent"]
             if unknown:
                 raise F.UnknownFault(f"agent_stopped: no agent named {', '.join(unknown)}")
             for n in set(self.active.get(F.AGENT_STOPPED, [])) - set(wanted):

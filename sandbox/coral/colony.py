@@ -65,6 +65,13 @@ class Colony:
         self.last_register_error = ""
 
     # -- start ---------------------------------------------------------------------------------
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The HTTP client ``main()`` opens before any loop runs."""
+        if self.http is None:
+            raise RuntimeError("the HTTP client is not open yet")
+        return self.http
+
     def start_mesh(self) -> None:
         self.wg.start(self.ident["private_key"], self.wg_port)
         prefix = self.subnet.split("/")[1]
@@ -87,7 +94,7 @@ class Colony:
                 await asyncio.sleep(interval)
                 continue
             try:
-                await call(self.http, self.cfg["discovery_url"], DISCOVERY, "RegisterColony", {
+                await call(self.session, self.cfg["discovery_url"], DISCOVERY, "RegisterColony", {
                     "meshId": self.id, "pubkey": self.ident["public_key"], "endpoints": self.endpoints(),
                     "meshIpv4": self.advertised_ip(), "connectPort": self.connect_port,
                     "metadata": {"app_name": self.cfg.get("app_name", ""), "wireguard_port": str(self.wg_port)}},
@@ -140,7 +147,7 @@ class Colony:
     async def _agent_endpoint(self, agent_id: str, request: web.Request) -> str | None:
         """The agent's WireGuard endpoint from discovery (§5): prefer the HTTP source host."""
         try:
-            info = await call(self.http, self.cfg["discovery_url"], DISCOVERY, "LookupAgent",
+            info = await call(self.session, self.cfg["discovery_url"], DISCOVERY, "LookupAgent",
                               {"agentId": agent_id, "meshId": self.id}, timeout=2)
         except (TimeoutError, RpcError, OSError, aiohttp.ClientError):
             return None
@@ -192,7 +199,7 @@ class Colony:
         async def services(e: AgentEntry, state: str) -> list[dict[str, Any]]:
             if state in ("healthy", "degraded") and e.mesh_ipv4:
                 try:   # over the mesh: colony → agent
-                    out = await call(self.http, f"http://{e.mesh_ipv4}:9001", AGENT, "ListServices", {},
+                    out = await call(self.session, f"http://{e.mesh_ipv4}:9001", AGENT, "ListServices", {},
                                      timeout=timeout)
                     return list(out.get("services") or [])
                 except (TimeoutError, RpcError, OSError, aiohttp.ClientError):

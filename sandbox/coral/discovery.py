@@ -277,9 +277,12 @@ class Discovery:
             router.unary(SVC, rpc, fn)
         app.router.add_get("/health", self.http_health)
         if self.flavour == "workers":
-            app.router.add_get("/.well-known/jwks.json",
-                               lambda r: web.json_response({"keys": []}, headers={"Cache-Control": "max-age=300"}))
+            app.router.add_get("/.well-known/jwks.json", self.http_jwks)
         return app
+
+    async def http_jwks(self, _request: web.Request) -> web.Response:
+        """The workers flavour's (empty) key set."""
+        return web.json_response({"keys": []}, headers={"Cache-Control": "max-age=300"})
 
     async def sweeper(self) -> None:
         interval = float(self.cfg.get("cleanup_interval", 60))

@@ -25,9 +25,9 @@ from .ledger import Ledger
 
 log = logging.getLogger("sandbox.coral.net")
 
-UNDERLAY = ipaddress.ip_network("198.51.100.0/24")
-FORBIDDEN = ipaddress.ip_network("192.0.2.0/24")
-ALLOWED_MESH = (ipaddress.ip_network("100.64.0.0/10"), ipaddress.ip_network("10.42.0.0/16"))
+UNDERLAY = ipaddress.IPv4Network("198.51.100.0/24")
+FORBIDDEN = ipaddress.IPv4Network("192.0.2.0/24")
+ALLOWED_MESH = (ipaddress.IPv4Network("100.64.0.0/10"), ipaddress.IPv4Network("10.42.0.0/16"))
 RUNNER_IP = "198.51.100.1"
 GUARD_METRIC = "4000"
 
@@ -49,7 +49,9 @@ def check_address(value: str, what: str) -> None:
     net = ipaddress.ip_network(value, strict=False)
     if net.overlaps(FORBIDDEN):
         raise ValueError(f"{what} {value} is in 192.0.2.0/24, this machine's real uplink: never use it")
-    if not (net.subnet_of(UNDERLAY) or any(net.subnet_of(m) for m in ALLOWED_MESH)):
+    # an IPv6 value is outside them too (subnet_of would raise TypeError across versions)
+    if not (isinstance(net, ipaddress.IPv4Network)
+            and (net.subnet_of(UNDERLAY) or any(net.subnet_of(m) for m in ALLOWED_MESH))):
         raise ValueError(f"{what} {value} is outside the sandbox ranges 198.51.100.0/24, 100.64.0.0/10, "
                          "10.42.0.0/16")
 

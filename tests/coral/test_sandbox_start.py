@@ -48,7 +48,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_created(tmp_path: Path, args, 
 
 def test_uplink_range_is_refused_anywhere_in_the_plan():
     from sandbox.coral.netplan import check_address
-    for bad in ("192.0.2.7", "192.0.2.0/24", "192.0.0.0/16", "8.8.8.8"):
+    for bad in ("192.0.2.7", "192.0.2.0/24", "192.0.0.0/16", "8.8.8.8", "fd00::1", "::ffff:198.51.100.21"):
         with pytest.raises(ValueError):
             check_address(bad, "test")
     check_address("198.51.100.21", "test")
