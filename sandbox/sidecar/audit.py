@@ -34,7 +34,7 @@ class AuditLog:
             return
         line: dict[str, Any] = {"ts": _ts(self.service == "explainer"), "service": self.service, "event": event,
                                 "tenant_id": tenant_id or "anon", "trace_id": trace_id}
-        fixed = {k: extras.pop(k) for k in ("subject", "scopes", "path", "method") if k in extras}
+        fixed: dict[str, Any] = {k: extras.pop(k) for k in ("subject", "scopes", "path", "method") if k in extras}
         line.update(fixed)
         line["status"] = status
         if reason:

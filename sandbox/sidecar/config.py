@@ -19,14 +19,14 @@ class _M(BaseModel):
 
 
 class RateLimits(_M):
-    read_rps: float = Field(50, ge=0)
-    read_burst: float = Field(200, ge=1)
-    write_rps: float = Field(5, ge=0)
-    write_burst: float = Field(20, ge=1)
+    read_rps: float = Field(default=50, ge=0)
+    read_burst: float = Field(default=200, ge=1)
+    write_rps: float = Field(default=5, ge=0)
+    write_burst: float = Field(default=20, ge=1)
 
 
 class Explainer(_M):
-    slots: int = Field(2, ge=1, le=64)
+    slots: int = Field(default=2, ge=1, le=64)
     costs_sentence: str = DEFAULT_COSTS["sentence"]
     costs_token: str = DEFAULT_COSTS["token"]
     max_backlog_sentence: float = 1.5
@@ -54,8 +54,8 @@ class SandboxConfig(_M):
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     explainer: Explainer = Field(default_factory=Explainer)
     load: Load = Field(default_factory=Load)
-    llm_latency_ms: float = Field(2.0, ge=0)
-    trace_ttl_days: float = Field(7, gt=0)
+    llm_latency_ms: float = Field(default=2.0, ge=0)
+    trace_ttl_days: float = Field(default=7, gt=0)
     mask_numbers: bool = True
     data_dir: Path | None = None
     faults: dict[str, Any] = Field(default_factory=dict)

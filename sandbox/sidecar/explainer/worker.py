@@ -87,7 +87,7 @@ class Worker:
         self.prefix = env.get("S3_PREFIX") or "traces"
         self.methods = {"sentence": env.get("ATTR_METHOD_SENTENCE") or "acdc",
                         "token": env.get("ATTR_METHOD_TOKEN") or "shapley"}
-        self.limits = {"min_edge_weight": float(env.get("HG_MIN_EDGE_WEIGHT") or 0.01),
+        self.limits: dict[str, Any] = {"min_edge_weight": float(env.get("HG_MIN_EDGE_WEIGHT") or 0.01),
                        "max_nodes": int(env.get("HG_MAX_NODES") or 5000),
                        "max_incidences": int(env.get("HG_MAX_INCIDENCES") or 20000)}
         self.waiting: dict[str, tuple[str, str, float]] = {}      # msg id → (tenant, granularity, enqueued)
@@ -110,7 +110,8 @@ class Worker:
                 await asyncio.wait(self.inflight, return_when=asyncio.FIRST_COMPLETED)
                 continue
             try:
-                got = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"},
+                # redis-py's stubs type the reply loosely: [[stream, [(id, fields), …]], …]
+                got: Any = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"},
                                                   count=self.prefetch - len(self.inflight),
                                                   block=min(self.block_ms, 1000))
             except aioredis.ConnectionError as e:

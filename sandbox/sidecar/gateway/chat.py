@@ -88,7 +88,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     if not explain or not isinstance(completion, dict):
         return web.Response(body=raw, status=upstream.status, headers=out_headers)
     own = item is not None and item.get("tenant_id") == ident.tenant_id
-    state = item["state"] if own and not enqueue else "queued"      # never another tenant's state
+    state = item["state"] if item is not None and own and not enqueue else "queued"   # never another tenant's
     completion["explanation_metadata"] = {"trace_id": trace_id, "status": state,
                                           "stream_endpoint": f"/v1/traces/{trace_id}/stream",
                                           "estimated_wait": "250ms", "granularity": gran, "featureset": feats}

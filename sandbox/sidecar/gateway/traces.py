@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import faults as F
-from ..store import TERMINAL, public_status
+from ..store import TERMINAL, StatusStore, public_status
 from .app import GATEWAY, Gateway
 from .rbac import Identity
 
@@ -25,6 +25,13 @@ def _owned(gw: Gateway, ident: Identity, trace_id: str) -> dict[str, Any] | None
     if item.get("tenant_id") != ident.tenant_id and not gw.fault(F.CROSS_TENANT):
         return None
     return item
+
+
+def _store(gw: Gateway) -> StatusStore:
+    """The status store of a gateway that has just found a trace in it (so it has one)."""
+    if gw.store is None:
+        raise RuntimeError("this gateway has no status store")
+    return gw.store
 
 
 def _expired(item: dict[str, Any]) -> bool:
@@ -81,9 +88,10 @@ async def stream(request: web.Request) -> web.StreamResponse:
     trace_id = request.match_info["trace_id"]
     queue = gw.events.subscribe(trace_id)
     try:
-        item = _owned(gw, ident, trace_id)
-        if item is None:
+        found = _owned(gw, ident, trace_id)
+        if found is None:
             return web.json_response(NOT_FOUND, status=404)
+        item: dict[str, Any] = found
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "x-trace-id": trace_id, "x-request-id": request["request_id"]})
         await resp.prepare(request)
@@ -98,7 +106,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
             try:
                 item = await asyncio.wait_for(queue.get(), timeout=1.0)
             except TimeoutError:       # a missed message: the store is the truth
-                item = gw.store.get(trace_id) or item
+                item = _store(gw).get(trace_id) or item
         if item.get("state") == "complete":
             if not gw.fault(F.SSE_NO_COMPLETE):
                 await resp.write(_frame("complete", {"trace_id": trace_id}))
@@ -148,7 +156,7 @@ async def cancel(request: web.Request) -> web.Response:
     forced = gw.fault(F.CANCEL_TERMINAL)
     if item.get("state") in TERMINAL and not forced:
         return web.json_response({"detail": "Cannot cancel"}, status=409)
-    new = gw.store.update(trace_id, force=forced, state="canceled", stage="canceled")
+    new = _store(gw).update(trace_id, force=forced, state="canceled", stage="canceled")
     if new is None or new.get("state") != "canceled":       # it finished while we looked
         return web.json_response({"detail": "Cannot cancel"}, status=409)
     gw.audit_ok(request, "trace.cancel", ident, trace_id, 202)

@@ -3,6 +3,8 @@
 audit log, and explainer replica recommendations per concurrency. Standard library only."""
 from __future__ import annotations
 
+from typing import Any
+
 import argparse
 import json
 import math
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     median = statistics.median(rates) if rates else 0.0
     high = p95(rates)
     ts, tt = _range(a.throughput_sentence_range), _range(a.throughput_token_range)
-    recs = []
+    recs: list[dict[str, Any]] = []
     for c in [int(x) for x in a.concurrency.split(",") if x.strip()]:
         q_mean, q_p95 = c * mean, c * high
         recs.append({"concurrency": c, "explanation_qps": {"mean": q_mean, "p95": q_p95},
