@@ -28,7 +28,7 @@ _OPERATORS = ("not ", " and ", " or ", "(", ")")
 
 def _tag_set_expression(text: str) -> str:
     """A ``--tag-set`` value as one behave tag expression: a full expression as written
-    (``"@salus and not @slow"``), or the older form, tags separated by spaces, all required."""
+    (``"@<pack> and not @slow"``), or the older form, tags separated by spaces, all required."""
     if any(op in f" {text} " for op in _OPERATORS):
         return text
     return " and ".join(text.split())
@@ -43,7 +43,7 @@ def _bad_tag_expression(expressions: list[str]) -> str | None:
             parse(_tag_set_expression(text))
         except TagExpressionError as e:
             why = str(e).splitlines()[0].rstrip(".")
-            return (f"bad tag expression {text!r}: {why} — write e.g. '@salus and not @exclusive' "
+            return (f"bad tag expression {text!r}: {why} — write e.g. '@<pack> and not @slow' "
                     "(behave's tag-expression syntax)")
     return None
 
@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--parallel", type=int, default=0, metavar="N",
                      help="start N independent flows (distinct run ids) against one shared environment")
     run.add_argument("--tag-set", action="append", default=[], metavar="EXPR",
-                     help="one more parallel flow selecting this tag expression, e.g. '@salus and "
+                     help="one more parallel flow selecting this tag expression, e.g. '@<pack> and "
                      "not @feature:x' (or '@a @b': all of these tags); repeatable")
     run.add_argument("behave_args", nargs=argparse.REMAINDER, help="-- extra behave arguments")
     run.set_defaults(func=cmd_run)

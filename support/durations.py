@@ -1,7 +1,7 @@
 """Go-style durations (``30s``, ``5m``, ``1h30m``, ``500ms``): the one parser every part of e2et uses.
 
-Why Go durations: the earlier Go tool's profiles, the real envoy's viper config and Coral's env
-vars all carry them; a bare number means seconds.
+Why Go durations: the systems under test are largely written in Go, so their configs, env vars
+and the earlier Go tool's profiles carry them; a bare number means seconds.
 """
 from __future__ import annotations
 
@@ -50,8 +50,8 @@ def format_go(seconds: float) -> str:
 
 def __getattr__(name: str) -> Any:
     """``Seconds`` — a duration setting: seconds, or a Go duration string as profiles and Go
-    configs carry them. Built on first use so that stand-ins which only parse durations (an envoy
-    process starts per scenario) do not pay for importing pydantic."""
+    configs carry them. Built on first use so that stand-ins which only parse durations (some start
+    a process per scenario) do not pay for importing pydantic."""
     if name == "Seconds":
         from typing import Annotated
 

@@ -2,7 +2,7 @@
 fault switches, counters, rate buckets, a load someone offers. A scenario holds a *shared* lock on
 its pack's deployment while it runs; one that changes or judges global state holds it
 *exclusively* (the lifecycle: ``@exclusive`` or ``@needs:faults``; a pack may also take it itself,
-e.g. the sidecar's exact counter deltas), so no other flow's traffic or faults interleave. An
+e.g. for a check of exact counter deltas), so no other flow's traffic or faults interleave. An
 ``flock`` per deployment key in the temp dir: the flows of one machine agree."""
 from __future__ import annotations
 
