@@ -23,15 +23,12 @@ def _behave_cmd(tags: list[str], reports: Path, extra: list[str]) -> list[str]:
     return cmd + extra
 
 
-_OPERATORS = ("not ", " and ", " or ", "(", ")")
-
-
 def _tag_set_expression(text: str) -> str:
-    """A ``--tag-set`` value as one behave tag expression: a full expression as written
-    (``"@<pack> and not @slow"``), or the older form, tags separated by spaces, all required."""
-    if any(op in f" {text} " for op in _OPERATORS):
-        return text
-    return " and ".join(text.split())
+    """A ``--tag-set`` value as one behave tag expression: the older form, tags separated by
+    spaces (every word a tag), means all of them; anything else is an expression as written
+    (``"@<pack> and not @slow"``)."""
+    words = text.split()
+    return " and ".join(words) if words and all(w.startswith("@") for w in words) else text
 
 
 def _bad_tag_expression(expressions: list[str]) -> str | None:

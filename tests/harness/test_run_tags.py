@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
     ("@salus and not @feature:failure-events", "@salus and not @feature:failure-events"),
     ("not @slow", "not @slow"),
     ("(@a or @b) and @c", "(@a or @b) and @c"),
+    ("@notify @x", "@notify and @x"),
 ])
 def test_a_tag_set_is_one_tag_expression(given: str, expression: str) -> None:
     assert _tag_set_expression(given) == expression
