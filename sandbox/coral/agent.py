@@ -65,7 +65,8 @@ def jitter(value: float) -> float:
 
 
 class Agent:
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: dict[str, Any], http: aiohttp.ClientSession) -> None:
+        """``http``: the client session of the running loop (``serve`` opens it)."""
         env = os.environ
         self.cfg = cfg
         self.state_dir = Path(cfg["state_dir"])
@@ -95,14 +96,7 @@ class Agent:
         self.ready = False
         self.started = time.time()
         self.last_heartbeat_ok = 0.0
-        self.http: aiohttp.ClientSession | None = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """The HTTP client ``main()`` opens before any loop runs."""
-        if self.http is None:
-            raise RuntimeError("the HTTP client is not open yet")
-        return self.http
+        self.http = http
 
     def set_state(self, new: str) -> None:
         if new != self.state:
@@ -114,7 +108,7 @@ class Agent:
     # -- startup (§4.1) -------------------------------------------------------------------------
     async def lookup_colony(self) -> bool:
         try:
-            self.colony = await call(self.session, self.discovery_url, DISCOVERY, "LookupColony",
+            self.colony = await call(self.http, self.discovery_url, DISCOVERY, "LookupColony",
                                      {"meshId": self.colony_id}, timeout=5)
             return True
         except RPC_ERRORS as e:
@@ -137,7 +131,7 @@ class Agent:
 
     async def _register_with_discovery(self, observed: tuple[str, int]) -> None:
         try:
-            await call(self.session, self.discovery_url, DISCOVERY, "RegisterAgent", {
+            await call(self.http, self.discovery_url, DISCOVERY, "RegisterAgent", {
                 "agentId": self.agent_id, "meshId": self.colony_id, "pubkey": self.public_key,
                 "endpoints": [f"{observed[0]}:{observed[1]}"],
                 "observedEndpoint": {"ip": observed[0], "port": observed[1], "protocol": "udp"}}, timeout=5)
@@ -164,7 +158,7 @@ class Agent:
         for url in self.candidates():
             for pause in (1.0, 2.0, None):
                 try:
-                    resp = await call(self.session, url, MESH, "Register", body, timeout=5)
+                    resp = await call(self.http, url, MESH, "Register", body, timeout=5)
                     if resp.get("accepted"):
                         self.last_url = url
                         self.configure_mesh(resp)
@@ -245,7 +239,7 @@ class Agent:
         c = self.colony or {}
         url = f"http://{c.get('meshIpv4')}:{int(c.get('connectPort') or 9000)}"
         try:
-            resp = await call(self.session, url, MESH, "Heartbeat", {"agentId": self.agent_id, "status": "healthy"},
+            resp = await call(self.http, url, MESH, "Heartbeat", {"agentId": self.agent_id, "status": "healthy"},
                               timeout=5)
             ok = bool(resp.get("ok"))
         except RPC_ERRORS as e:
@@ -336,8 +330,7 @@ class Agent:
 
 
 async def serve(cfg: dict[str, Any]) -> None:
-    agent = Agent(cfg)
-    agent.http = aiohttp.ClientSession()
+    agent = Agent(cfg, aiohttp.ClientSession())
     from . import agent_obs  # OTLP receivers, system metrics, query RPCs (§6)
     obs = agent_obs.attach(agent, cfg)
     app = agent.app()

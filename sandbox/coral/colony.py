@@ -38,7 +38,8 @@ def rfc3339(ts: float) -> str:
 
 
 class Colony:
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: dict[str, Any], http: aiohttp.ClientSession) -> None:
+        """``http``: the client session of the running loop (``serve`` opens it)."""
         self.cfg = cfg
         self.state = Path(cfg["state_dir"])
         self.faults = F.FaultFile(Path(cfg["faults_file"]))
@@ -61,17 +62,10 @@ class Colony:
         self.store = Store(self.state / "colony.sqlite", self.subnet, self.mesh_ip)
         self.agents: dict[str, AgentEntry] = self.store.reload()
         self.wg = Device("wg0", cfg["marker"], self.state / "wireguard-go.log")
-        self.http: aiohttp.ClientSession | None = None
+        self.http = http
         self.last_register_error = ""
 
     # -- start ---------------------------------------------------------------------------------
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """The HTTP client ``main()`` opens before any loop runs."""
-        if self.http is None:
-            raise RuntimeError("the HTTP client is not open yet")
-        return self.http
-
     def start_mesh(self) -> None:
         self.wg.start(self.ident["private_key"], self.wg_port)
         prefix = self.subnet.split("/")[1]
@@ -94,7 +88,7 @@ class Colony:
                 await asyncio.sleep(interval)
                 continue
             try:
-                await call(self.session, self.cfg["discovery_url"], DISCOVERY, "RegisterColony", {
+                await call(self.http, self.cfg["discovery_url"], DISCOVERY, "RegisterColony", {
                     "meshId": self.id, "pubkey": self.ident["public_key"], "endpoints": self.endpoints(),
                     "meshIpv4": self.advertised_ip(), "connectPort": self.connect_port,
                     "metadata": {"app_name": self.cfg.get("app_name", ""), "wireguard_port": str(self.wg_port)}},
@@ -147,7 +141,7 @@ class Colony:
     async def _agent_endpoint(self, agent_id: str, request: web.Request) -> str | None:
         """The agent's WireGuard endpoint from discovery (§5): prefer the HTTP source host."""
         try:
-            info = await call(self.session, self.cfg["discovery_url"], DISCOVERY, "LookupAgent",
+            info = await call(self.http, self.cfg["discovery_url"], DISCOVERY, "LookupAgent",
                               {"agentId": agent_id, "meshId": self.id}, timeout=2)
         except (TimeoutError, RpcError, OSError, aiohttp.ClientError):
             return None
@@ -199,7 +193,7 @@ class Colony:
         async def services(e: AgentEntry, state: str) -> list[dict[str, Any]]:
             if state in ("healthy", "degraded") and e.mesh_ipv4:
                 try:   # over the mesh: colony → agent
-                    out = await call(self.session, f"http://{e.mesh_ipv4}:9001", AGENT, "ListServices", {},
+                    out = await call(self.http, f"http://{e.mesh_ipv4}:9001", AGENT, "ListServices", {},
                                      timeout=timeout)
                     return list(out.get("services") or [])
                 except (TimeoutError, RpcError, OSError, aiohttp.ClientError):
@@ -252,9 +246,8 @@ class Colony:
 
 
 async def serve(cfg: dict[str, Any]) -> None:
-    colony = Colony(cfg)
+    colony = Colony(cfg, aiohttp.ClientSession())
     colony.start_mesh()
-    colony.http = aiohttp.ClientSession()
     from . import colony_obs  # L1/L2 pollers and query RPCs (contract §6)
     obs = colony_obs.attach(colony, cfg)
     app = colony.app()
