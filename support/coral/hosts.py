@@ -18,6 +18,10 @@ from .settings import HostInfo
 
 @dataclass
 class WgPeer:
+    """One peer of ``wg show <dev> dump`` as the suite reads it on a host. The stand-in colony
+    parses the same dump for its own status (sandbox/coral/wg.py); the suite keeps its own reading
+    so that what it checks does not depend on the code under test."""
+
     public_key: str
     endpoint: str
     allowed_ips: list[str]
