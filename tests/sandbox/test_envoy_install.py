@@ -7,6 +7,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import psutil
 import pytest
 
 from sandbox.salus.envoy.agents import install_agent
@@ -56,12 +57,11 @@ def _fake_telegraf(data: Path, script: str) -> None:
     (agents / "CURRENT").symlink_to("9.9.9")
 
 
-def _runs_in(proc: object, root: Path) -> bool:
+def _runs_in(proc: psutil.Process, root: Path) -> bool:
     """A telegraf this test's runner started (cwd under its data dir): other telegrafs may run
     meanwhile under this process, e.g. a session sandbox's public poller."""
-    import psutil
     try:
-        return "telegraf" in " ".join(proc.cmdline()) and proc.cwd().startswith(str(root))  # type: ignore[attr-defined]
+        return "telegraf" in " ".join(proc.cmdline()) and proc.cwd().startswith(str(root))
     except psutil.Error:
         return False
 
@@ -85,8 +85,6 @@ def test_telegraf_counts_as_started_only_after_its_startup_line(tmp_path: Path) 
 def test_a_telegraf_that_never_says_it_loaded_its_inputs_is_stopped(tmp_path: Path) -> None:
     """The real envoy waits 10 s for ``Loaded inputs:``; without it the agent counts as failed
     (and the stand-in stops it rather than leaving an unrecorded telegraf running)."""
-    import psutil
-
     from sandbox.salus.envoy.agents import TelegrafRunner
     _fake_telegraf(tmp_path, "import time\nprint('started, somehow', flush=True)\ntime.sleep(60)\n")
     runner = TelegrafRunner(tmp_path, "127.0.0.1:9", termination_timeout=1, restart_delay=60, startup_timeout=0.5)
